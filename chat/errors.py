@@ -1,0 +1,87 @@
+"""Every error a member or client can be shown, with its code and plain-language text.
+
+One Enum shared by the websocket protocol, the forms, the UI and the tests. The codes are part
+of the public protocol (docs/protocol.md lists each one; a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # Frames that cannot be understood.
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    BINARY_NOT_SUPPORTED = "binary_not_supported"
+    FRAME_TOO_LARGE = "frame_too_large"
+    # Message bodies.
+    EMPTY_BODY = "empty_body"
+    BODY_TOO_LONG = "body_too_long"
+    CONTROL_CHARACTERS = "control_characters"
+    # Limits.
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    ROOM_FULL = "room_full"
+    # Access.
+    UNAUTHENTICATED = "unauthenticated"
+    ROOM_NOT_FOUND = "room_not_found"
+    MEMBER_ERASED = "member_erased"
+    INTERNAL_ERROR = "internal_error"
+    # Handle changes (the "You" page).
+    HANDLE_TOO_SHORT = "handle_too_short"
+    HANDLE_TOO_LONG = "handle_too_long"
+    HANDLE_INVALID_CHARACTERS = "handle_invalid_characters"
+    HANDLE_CONTACT_DETAILS = "handle_contact_details"
+    HANDLE_RESERVED = "handle_reserved"
+    HANDLE_TAKEN = "handle_taken"
+
+    @property
+    def message(self) -> str:
+        return ERROR_MESSAGES[self]
+
+
+ERROR_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.MALFORMED_JSON: "That message could not be read. Please try again.",
+    ErrorCode.NOT_AN_OBJECT: "That message could not be read. Please try again.",
+    ErrorCode.UNKNOWN_TYPE: "The app sent a request this server does not know.",
+    ErrorCode.MISSING_FIELD: "A required part of the request was missing.",
+    ErrorCode.INVALID_FIELD: "Part of the request had the wrong form.",
+    ErrorCode.BINARY_NOT_SUPPORTED: "Only text messages can be sent here.",
+    ErrorCode.FRAME_TOO_LARGE: "That was too large to send.",
+    ErrorCode.EMPTY_BODY: "Your message is empty.",
+    ErrorCode.BODY_TOO_LONG: "Your message is too long. Could you split it into parts?",
+    ErrorCode.CONTROL_CHARACTERS: "Your message has invisible control characters. "
+                                  "Please remove them and try again.",
+    ErrorCode.RATE_LIMITED: "You're sending messages quickly. Take a breath; "
+                            "you can send again in a moment.",
+    ErrorCode.TOO_MANY_CONNECTIONS: "You have this chat open in too many tabs. "
+                                    "Close one and try again.",
+    ErrorCode.ROOM_FULL: "This room is full right now, so the group can stay small. "
+                         "Please try another room or come back soon.",
+    ErrorCode.UNAUTHENTICATED: "Your visit has expired. Reload the page to continue.",
+    ErrorCode.ROOM_NOT_FOUND: "This room doesn't exist or is closed.",
+    ErrorCode.MEMBER_ERASED: "Your handle and messages have been erased.",
+    ErrorCode.INTERNAL_ERROR: "Something went wrong on our side. Your message was not lost; "
+                              "please try again.",
+    ErrorCode.HANDLE_TOO_SHORT: "A handle needs at least 3 characters.",
+    ErrorCode.HANDLE_TOO_LONG: "A handle can have at most 24 characters.",
+    ErrorCode.HANDLE_INVALID_CHARACTERS: "A handle starts with a letter and uses only letters, "
+                                         "digits, - and _.",
+    ErrorCode.HANDLE_CONTACT_DETAILS: "Handles can't carry contact details such as phone "
+                                      "numbers, emails or links. This keeps everyone safe.",
+    ErrorCode.HANDLE_RESERVED: "That handle is reserved. Please choose another.",
+    ErrorCode.HANDLE_TAKEN: "Someone already uses that handle. Please choose another.",
+}
+
+
+class HearthError(Exception):
+    """A refusal with a code from ErrorCode; callers turn it into an error frame or form error."""
+
+    def __init__(self, code: ErrorCode, detail: str | None = None) -> None:
+        super().__init__(code.value)
+        self.code = code
+        self.detail = detail or code.message

@@ -1,0 +1,42 @@
+"""Live events: group names and the sends that reach open sockets after a commit.
+
+The channel layer is at-most-once. Nothing here is the record of anything: the database is,
+and clients recover what a lost event carried (see docs/protocol.md, "Delivery").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from chat.protocol import encode
+
+
+def room_group(room_id: int) -> str:
+    return f"room-{room_id}"
+
+
+def member_group(member_id: int) -> str:
+    return f"member-{member_id}"
+
+
+def _layer() -> Any:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("CHANNEL_LAYERS is not configured")
+    return layer
+
+
+async def broadcast_to_room(room_id: int, frame: dict[str, Any]) -> None:
+    """Encode once; every socket in the room gets the same text."""
+    await _layer().group_send(room_group(room_id), {"type": "room.frame", "text": encode(frame)})
+
+
+def broadcast_to_room_sync(room_id: int, frame: dict[str, Any]) -> None:
+    async_to_sync(broadcast_to_room)(room_id, frame)
+
+
+def tell_member_sockets_sync(member_id: int, event: dict[str, Any]) -> None:
+    async_to_sync(_layer().group_send)(member_group(member_id), event)

@@ -1,0 +1,142 @@
+"""Per-process bookkeeping for the sockets this worker holds.
+
+One heartbeat loop per process (not one timer per socket) refreshes this worker's presence
+rows in a single statement, reads each room's head seq once and tells every local socket. It
+also coalesces presence broadcasts, so a burst of joins sends one presence frame per room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+
+from chat.events import broadcast_to_room
+from chat.limits import chat_limits
+from chat.protocol import encode
+from chat.ratelimit import TokenBucket
+from rooms.models import Room
+from rooms.selectors import room_presence
+from rooms.services import refresh_worker_connections
+
+logger = logging.getLogger(__name__)
+
+WORKER_ID = uuid.uuid4().hex
+
+
+class LocalSocket(Protocol):
+    room_id: int
+    member_id: int
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None: ...
+
+
+def _head_seqs_and_refresh(worker_id: str, room_ids: list[int]) -> dict[int, int]:
+    refresh_worker_connections(worker_id=worker_id)
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
+def _presence_frame(room_id: int) -> dict[str, Any]:
+    room_slug = Room.objects.values_list("slug", flat=True).get(pk=room_id)
+    return {"type": "presence", "room": room_slug, **room_presence(room_id=room_id)
+            .as_frame_field()}
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.sockets_by_room: dict[int, set[LocalSocket]] = defaultdict(set)
+        self._send_buckets: dict[int, TokenBucket] = {}
+        self._read_buckets: dict[int, TokenBucket] = {}
+        self._sockets_per_member: dict[int, int] = defaultdict(int)
+        self._presence_pending: set[int] = set()
+        self._heartbeat_task: asyncio.Task[None] | None = None
+
+    # --- registration -------------------------------------------------------------------
+    def register(self, socket: LocalSocket) -> None:
+        self.sockets_by_room[socket.room_id].add(socket)
+        self._sockets_per_member[socket.member_id] += 1
+        self._ensure_heartbeat()
+
+    def unregister(self, socket: LocalSocket) -> None:
+        room_sockets = self.sockets_by_room.get(socket.room_id)
+        if room_sockets is not None:
+            room_sockets.discard(socket)
+            if not room_sockets:
+                del self.sockets_by_room[socket.room_id]
+        self._sockets_per_member[socket.member_id] -= 1
+        if self._sockets_per_member[socket.member_id] <= 0:
+            # The member's buckets go with their last socket here; a reconnect within the
+            # same second gets a fresh burst, which is the same as the first visit.
+            del self._sockets_per_member[socket.member_id]
+            self._send_buckets.pop(socket.member_id, None)
+            self._read_buckets.pop(socket.member_id, None)
+
+    # --- rate limits (per member, shared by all their sockets in this process) -----------
+    def send_bucket(self, member_id: int) -> TokenBucket:
+        bucket = self._send_buckets.get(member_id)
+        if bucket is None:
+            limits = chat_limits()
+            bucket = TokenBucket(burst=limits.send_burst, per_second=limits.send_per_second)
+            self._send_buckets[member_id] = bucket
+        return bucket
+
+    def read_bucket(self, member_id: int) -> TokenBucket:
+        bucket = self._read_buckets.get(member_id)
+        if bucket is None:
+            limits = chat_limits()
+            bucket = TokenBucket(burst=limits.read_burst, per_second=limits.read_per_second)
+            self._read_buckets[member_id] = bucket
+        return bucket
+
+    # --- presence -----------------------------------------------------------------------
+    def schedule_presence(self, room_id: int) -> None:
+        if room_id in self._presence_pending:
+            return
+        self._presence_pending.add(room_id)
+        asyncio.get_running_loop().create_task(self._broadcast_presence_soon(room_id))
+
+    async def _broadcast_presence_soon(self, room_id: int) -> None:
+        try:
+            await asyncio.sleep(chat_limits().presence_debounce_seconds)
+            self._presence_pending.discard(room_id)
+            frame = await database_sync_to_async(_presence_frame)(room_id)
+            await broadcast_to_room(room_id, frame)
+        except Exception:
+            self._presence_pending.discard(room_id)
+            logger.exception("presence broadcast failed")
+
+    # --- heartbeat ----------------------------------------------------------------------
+    def _ensure_heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._heartbeat_task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._heartbeat_task = loop.create_task(self._heartbeat_loop())
+
+    async def _heartbeat_loop(self) -> None:
+        interval = chat_limits().heartbeat_seconds
+        while self.sockets_by_room:
+            await asyncio.sleep(interval)
+            try:
+                await self.beat()
+            except Exception:
+                logger.exception("heartbeat failed")
+
+    async def beat(self) -> None:
+        room_ids = list(self.sockets_by_room)
+        heads = await database_sync_to_async(_head_seqs_and_refresh)(WORKER_ID, room_ids)
+        for room_id in room_ids:
+            if room_id not in heads:
+                continue
+            text = encode({"type": "heartbeat", "head_seq": heads[room_id]})
+            for socket in list(self.sockets_by_room.get(room_id, ())):
+                with contextlib.suppress(Exception):  # a socket closing mid-beat is fine
+                    await socket.send(text_data=text)
+
+
+hub = Hub()

@@ -1,0 +1,37 @@
+"""Who is on the other end: the member tied to a browser session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from chat.models import Member
+from chat.services import create_anonymous_member
+
+SESSION_MEMBER_KEY = "hearth_member_id"
+
+
+def member_id_from_session(session: Any) -> int | None:
+    value = session.get(SESSION_MEMBER_KEY)
+    return value if isinstance(value, int) else None
+
+
+def current_member(request: HttpRequest) -> Member | None:
+    cached: Member | None = getattr(request, "_hearth_member", None)
+    if cached is not None:
+        return cached
+    member_id = member_id_from_session(request.session)
+    member = Member.objects.filter(pk=member_id).first() if member_id is not None else None
+    request._hearth_member = member  # type: ignore[attr-defined]
+    return member
+
+
+def ensure_member(request: HttpRequest) -> Member:
+    """The visitor's member, made on their first page visit (no sign-up, no details asked)."""
+    member = current_member(request)
+    if member is None:
+        member = create_anonymous_member()
+        request.session[SESSION_MEMBER_KEY] = member.pk
+        request._hearth_member = member  # type: ignore[attr-defined]
+    return member

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", _("Member")
+    PEER_SUPPORTER = "peer_supporter", _("Peer supporter")
+    MODERATOR = "moderator", _("Moderator")
+    ADMIN = "admin", _("Admin")
+
+
+class Member(models.Model):
+    """Someone in the community, known only by a handle.
+
+    Anonymous members are tied to a browser session; staff members are tied to a Django user.
+    No email, IP address or user agent is ever stored here.
+    """
+
+    handle = models.CharField(max_length=24)
+    # Lower-cased handle: uniqueness ignores case so "QuietHeron42" and "quietheron42" clash.
+    handle_key = models.CharField(max_length=24, unique=True)
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.MEMBER)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="member")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.handle
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role != Role.MEMBER
+
+
+class Message(models.Model):
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="messages")
+    seq = models.BigIntegerField()
+    author = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="messages")
+    # Chosen by the sending client; a retry with the same id is the same message.
+    client_id = models.CharField(max_length=64)
+    body = models.TextField()
+    # Made once, at write time, by chat.rendering; the only HTML a client ever inserts.
+    html = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_unique_room_seq"),
+            models.UniqueConstraint(fields=["author", "client_id"],
+                                    name="message_unique_author_client_id"),
+        ]
+        ordering = ["room", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}#{self.seq}"

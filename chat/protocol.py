@@ -1,0 +1,181 @@
+"""Websocket protocol v1: the frames a client may send, parsed and validated, and the frames
+the server sends, built in one place. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chat.errors import ErrorCode, HearthError
+from chat.limits import CLIENT_ID_MAX_CHARS, HISTORY_PAGE_MAX
+
+PROTOCOL_VERSION = 1
+
+
+class CloseCode:
+    """Websocket close codes the server uses (4000-4999 are ours; 1009 comes from daphne)."""
+
+    NORMAL = 1000
+    FRAME_TOO_LARGE = 1009
+    UNAUTHENTICATED = 4401
+    MEMBER_ERASED = 4410
+    ROOM_NOT_FOUND = 4404
+    ROOM_FULL = 4409
+    TOO_MANY_CONNECTIONS = 4429
+
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+# Bidirectional overrides and isolates can make text display as something it is not.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\n\t")
+
+
+class ProtocolError(HearthError):
+    """A frame the server refuses; carries the client_id when it answers a send."""
+
+    def __init__(self, code: ErrorCode, detail: str | None = None,
+                 client_id: str | None = None) -> None:
+        super().__init__(code, detail)
+        self.client_id = client_id
+
+
+@dataclass(frozen=True)
+class SendFrame:
+    client_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ResumeFrame:
+    after_seq: int
+
+
+@dataclass(frozen=True)
+class HistoryFrame:
+    before_seq: int
+    limit: int
+
+
+ClientFrame = SendFrame | ResumeFrame | HistoryFrame
+
+
+def _required(data: dict[str, Any], name: str) -> Any:
+    if name not in data:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, f"The field '{name}' is required.")
+    return data[name]
+
+
+def _non_negative_int(data: dict[str, Any], name: str) -> int:
+    value = _required(data, name)
+    # bool is an int in Python; true/false is not a sequence number.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"The field '{name}' must be a whole number, 0 or more.")
+    return value
+
+
+def clean_body(body: str, *, max_chars: int) -> str:
+    """Normalise line endings and refuse empty, over-long or control-character bodies."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    for ch in body:
+        if ch in _ALLOWED_CONTROLS:
+            continue
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
+            raise ProtocolError(ErrorCode.CONTROL_CHARACTERS)
+    if not body.strip():
+        raise ProtocolError(ErrorCode.EMPTY_BODY)
+    if len(body) > max_chars:
+        raise ProtocolError(
+            ErrorCode.BODY_TOO_LONG,
+            f"{ErrorCode.BODY_TOO_LONG.message} (at most {max_chars} characters)",
+        )
+    return body
+
+
+def _parse_send(data: dict[str, Any], max_body_chars: int) -> SendFrame:
+    client_id = _required(data, "client_id")
+    if (not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS
+            or not _CLIENT_ID.match(client_id)):
+        raise ProtocolError(
+            ErrorCode.INVALID_FIELD,
+            f"client_id must be 1-{CLIENT_ID_MAX_CHARS} letters, digits, '-' or '_'.",
+        )
+    try:
+        body = _required(data, "body")
+        if not isinstance(body, str):
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "The field 'body' must be text.")
+        return SendFrame(client_id=client_id, body=clean_body(body, max_chars=max_body_chars))
+    except ProtocolError as error:
+        raise ProtocolError(error.code, error.detail, client_id=client_id) from None
+
+
+def _parse_history(data: dict[str, Any]) -> HistoryFrame:
+    before_seq = _non_negative_int(data, "before_seq")
+    limit = data.get("limit", 50)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_PAGE_MAX:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"limit must be a whole number from 1 to {HISTORY_PAGE_MAX}.")
+    return HistoryFrame(before_seq=before_seq, limit=limit)
+
+
+def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError(ErrorCode.MALFORMED_JSON) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.NOT_AN_OBJECT, "Every frame must be a JSON object.")
+    frame_type = _required(data, "type")
+    if frame_type == "send":
+        return _parse_send(data, max_body_chars)
+    if frame_type == "resume":
+        return ResumeFrame(after_seq=_non_negative_int(data, "after_seq"))
+    if frame_type == "history":
+        return _parse_history(data)
+    raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
+                        f"Unknown frame type. Known types: {', '.join(CLIENT_FRAME_TYPES)}.")
+
+
+CLIENT_FRAME_TYPES = ("send", "resume", "history")
+
+
+# --- Server frames --------------------------------------------------------------------------
+
+def encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_frame(code: ErrorCode, detail: str | None = None, *, client_id: str | None = None,
+                retry_after: float | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code.value, "detail": detail or code.message}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return frame
+
+
+def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str, html: str,
+                  sent_at: datetime, client_id: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "seq": seq,
+        "room": room_slug,
+        "handle": handle,
+        "role": role,
+        "body": body,
+        "html": html,
+        "sent_at": sent_at.isoformat(),
+        "client_id": client_id,
+    }
+
+
+SERVER_FRAME_TYPES = (
+    "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
+    "message_removed",
+)

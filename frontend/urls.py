@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from frontend import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.directory, name="directory"),
+    path("rooms/<slug:slug>/", views.room, name="room"),
+    path("me/", views.me, name="me"),
+    path("me/forget/", views.forget_me, name="forget-me"),
+    path("goodbye/", views.goodbye, name="goodbye"),
+    path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
+]

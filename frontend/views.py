@@ -1,0 +1,98 @@
+"""Pages. Each one reads through a selector or writes through a service; nothing else."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from chat.errors import HearthError
+from chat.identity import current_member, ensure_member
+from chat.limits import chat_limits
+from chat.services import change_handle, forget_member
+from frontend.forms import HandleForm
+from rooms.models import Audience, FocusArea, Room
+from rooms.selectors import directory as directory_rooms
+
+
+@require_GET
+def directory(request: HttpRequest) -> HttpResponse:
+    ensure_member(request)
+    focus = request.GET.get("focus_area", "")
+    focus = focus if focus in FocusArea.values else ""
+    audience = request.GET.get("audience", "")
+    audience = audience if audience in Audience.values else ""
+    # Every room is on the page and filters only hide cards, so the page's script can filter
+    # instantly and the page still works without it.
+    rooms = directory_rooms()
+    groups = []
+    for value, label in FocusArea.choices:
+        cards = [
+            {"room": room, "matches": (not focus or room.focus_area == focus)
+             and (not audience or room.audience == audience)}
+            for room in rooms if room.focus_area == value
+        ]
+        if cards:
+            groups.append({"value": value, "label": label, "cards": cards,
+                           "any_match": any(card["matches"] for card in cards)})
+    return render(request, "frontend/directory.html", {
+        "groups": groups,
+        "any_match": any(group["any_match"] for group in groups),
+        "focus_areas": FocusArea.choices,
+        "audiences": Audience.choices,
+        "selected_focus": focus,
+        "selected_audience": audience,
+    })
+
+
+@require_GET
+def room(request: HttpRequest, slug: str) -> HttpResponse:
+    member = ensure_member(request)
+    room_obj = Room.objects.filter(slug=slug, is_active=True).first()
+    if room_obj is None:
+        raise Http404("room not found")
+    return render(request, "frontend/room.html", {
+        "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars})
+
+
+@require_http_methods(["GET", "POST"])
+def me(request: HttpRequest) -> HttpResponse:
+    member = ensure_member(request)
+    form = HandleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change_handle(member=member, new_handle=form.cleaned_data["handle"])
+        except HearthError as error:
+            form.add_error("handle", error.detail)
+        else:
+            messages.success(request, f"You're now {member.handle}.")
+            return HttpResponseRedirect(reverse("frontend:me"))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "frontend/me.html", {"form": form, "member": member}, status=status)
+
+
+@require_POST
+def forget_me(request: HttpRequest) -> HttpResponse:
+    member = current_member(request)
+    if member is not None:
+        try:
+            forget_member(member=member)
+        except HearthError as error:
+            messages.error(request, error.detail)
+            return HttpResponseRedirect(reverse("frontend:me"))
+    request.session.flush()
+    return HttpResponseRedirect(reverse("frontend:goodbye"))
+
+
+@require_GET
+def goodbye(request: HttpRequest) -> HttpResponse:
+    # Deliberately does not create a new member: someone who just left stays gone.
+    return render(request, "frontend/goodbye.html")
+
+
+class StaffLoginView(auth_views.LoginView):
+    template_name = "frontend/staff_login.html"
+    redirect_authenticated_user = True

@@ -1,0 +1,27 @@
+"""ASGI entry point: HTTP goes to Django, websockets through the origin check to chat."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hearth.settings")
+django_http = get_asgi_application()  # sets Django up before the consumers are imported
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+from hearth.security import OriginValidator  # noqa: E402
+
+http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": OriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,57 @@
+"""Run Hearth under daphne with the frame-size limit taken from settings.
+
+`python manage.py serve` migrates, seeds the demo rooms and serves on 127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+import resource
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from rooms.demo import seed_demo_rooms
+
+
+class Command(BaseCommand):
+    help = "Serve Hearth with daphne (migrating and seeding demo rooms first unless told not to)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-setup", action="store_true",
+                            help="skip migrate and demo rooms (for extra workers)")
+        parser.add_argument("--no-demo", action="store_true", help="do not seed demo rooms")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_setup"]:
+            call_command("migrate", interactive=False, verbosity=0)
+            if not options["no_demo"]:
+                seed_demo_rooms()
+        _raise_open_file_limit()
+        self.stdout.write(f"Hearth is listening on http://{options['host']}:{options['port']}/")
+        self.stdout.flush()
+        CommandLineInterface().run([
+            "--bind", options["host"],
+            "--port", str(options["port"]),
+            # Frames over the limit are closed by daphne with 1009 before our code sees them.
+            "--websocket-max-message-size", str(settings.HEARTH_MAX_FRAME_BYTES),
+            "--websocket-max-frame-size", str(settings.HEARTH_MAX_FRAME_BYTES),
+            # Ping idle sockets so dead phones are noticed and their seats freed.
+            "--ping-interval", "20",
+            "--ping-timeout", "30",
+            "--websocket_connect_timeout", "10",
+            # Verbosity 0 turns daphne's access log off: it would write every client's address.
+            "--verbosity", "0",
+            "hearth.asgi:application",
+        ])
+
+
+def _raise_open_file_limit() -> None:
+    """Each socket is a file; lift the soft limit to the hard one for bursts of connects."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -1,0 +1,196 @@
+"""Hearth settings. Everything that differs between machines comes from the environment.
+
+The defaults are the embedded mode: SQLite in WAL mode, the in-memory channel layer, no
+services needed. Set DATABASE_URL and REDIS_URL for a multi-worker deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+
+from hearth.env import (
+    allowed_origins,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    local_secret_key,
+)
+
+django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted for the type checker
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(env_str("HEARTH_STATE_DIR", str(BASE_DIR / ".hearth")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key(STATE_DIR)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Empty means "same origin only" (the Origin must match the Host the socket was opened on).
+ALLOWED_ORIGINS = allowed_origins()
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "hearth",
+    "rooms",
+    "chat",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "hearth.security.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hearth.urls"
+ASGI_APPLICATION = "hearth.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "chat.context_processors.current_member_context",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{STATE_DIR / 'hearth.sqlite3'}")
+_database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    _database["OPTIONS"] = {
+        # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at
+        # BEGIN so two processes never deadlock upgrading a read lock (sequence numbers).
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests use a file, not memory, so real server processes can share the test database.
+    _database["TEST"] = {"NAME": str(STATE_DIR / "test-hearth.sqlite3")}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer and cache ---------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+# redis-py caps a pool at 100 connections by default; a burst of connects needs more.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000, minimum=10)
+CHANNEL_PREFIX = env_str("HEARTH_CHANNEL_PREFIX", "hearth")
+
+if REDIS_URL:
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "prefix": CHANNEL_PREFIX,
+                # Room broadcasts are at-most-once; clients detect gaps with head_seq and
+                # fetch from the database, so capacity only bounds memory, not correctness.
+                "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
+                "expiry": 60,
+            },
+        }
+    }
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHANNEL_PREFIX,
+            "OPTIONS": {"max_connections": REDIS_MAX_CONNECTIONS},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10), "expiry": 60},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Sessions and security ------------------------------------------------------------------
+SESSION_COOKIE_NAME = "hearth_session"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "frontend:staff-login"
+LOGIN_REDIRECT_URL = "frontend:directory"
+LOGOUT_REDIRECT_URL = "frontend:directory"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# In the embedded mode the app serves its own static files; behind nginx, nginx does.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
+
+# --- Chat limits (read through chat.limits, the one place that interprets them) ---------------
+HEARTH_MAX_BODY_CHARS = env_int("HEARTH_MAX_BODY_CHARS", 2000, minimum=1)
+HEARTH_MAX_FRAME_BYTES = env_int("HEARTH_MAX_FRAME_BYTES", 16384, minimum=1024)
+HEARTH_SEND_BURST = env_int("HEARTH_SEND_BURST", 5, minimum=1)
+HEARTH_SEND_PER_SECOND = env_float("HEARTH_SEND_PER_SECOND", 1.0, minimum=0.01)
+HEARTH_READ_BURST = env_int("HEARTH_READ_BURST", 20, minimum=1)
+HEARTH_READ_PER_SECOND = env_float("HEARTH_READ_PER_SECOND", 5.0, minimum=0.01)
+HEARTH_MAX_SOCKETS_PER_SESSION = env_int("HEARTH_MAX_SOCKETS_PER_SESSION", 5, minimum=1)
+HEARTH_HEARTBEAT_SECONDS = env_float("HEARTH_HEARTBEAT_SECONDS", 20.0, minimum=0.2)
+HEARTH_RESUME_PAGE = env_int("HEARTH_RESUME_PAGE", 200, minimum=1)
+HEARTH_PRESENCE_DEBOUNCE_SECONDS = env_float("HEARTH_PRESENCE_DEBOUNCE_SECONDS", 0.5)
+
+# --- Logging: never IP addresses, emails or message text --------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's request logger prints the path of failing requests; paths carry no text.
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,72 @@
+"""Reads for rooms: the directory and who is present."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from chat.limits import chat_limits
+from rooms.models import Room, RoomConnection
+
+PRESENCE_LIST_MAX = 100
+
+
+def _fresh_since() -> Any:
+    return timezone.now() - timedelta(seconds=chat_limits().stale_after_seconds)
+
+
+def fresh_connections() -> QuerySet[RoomConnection]:
+    return RoomConnection.objects.filter(last_seen__gte=_fresh_since())
+
+
+@dataclass(frozen=True)
+class Presence:
+    count: int
+    members: list[dict[str, str]]  # handle and role, at most PRESENCE_LIST_MAX
+
+    def as_frame_field(self) -> dict[str, Any]:
+        return {"count": self.count, "members": self.members}
+
+
+def room_presence(*, room_id: int) -> Presence:
+    rows = (fresh_connections().filter(room_id=room_id)
+            .values("member_id", "member__handle", "member__role")
+            .distinct().order_by("member__handle"))
+    members = [{"handle": row["member__handle"], "role": row["member__role"]} for row in rows]
+    return Presence(count=len(members), members=members[:PRESENCE_LIST_MAX])
+
+
+def directory(*, focus_area: str | None = None, audience: str | None = None,
+              kind: str | None = None) -> list[Room]:
+    """Active rooms with `present`: how many different people are in each right now."""
+    rooms = Room.objects.filter(is_active=True)
+    if focus_area:
+        rooms = rooms.filter(focus_area=focus_area)
+    if audience:
+        rooms = rooms.filter(audience=audience)
+    if kind:
+        rooms = rooms.filter(kind=kind)
+    return list(rooms.annotate(present=Count(
+        "connections__member", filter=Q(connections__last_seen__gte=_fresh_since()),
+        distinct=True,
+    )))
+
+
+def room_summary(room: Room) -> dict[str, Any]:
+    return {
+        "slug": room.slug,
+        "title": room.title,
+        "description": room.description,
+        "focus_area": room.focus_area,
+        "focus_area_label": room.get_focus_area_display(),
+        "audience": room.audience,
+        "audience_label": room.get_audience_display(),
+        "kind": room.kind,
+        "capacity": room.capacity,
+        "url": room.get_absolute_url(),
+        **({"present": room.present} if hasattr(room, "present") else {}),
+    }

@@ -1,0 +1,30 @@
+"""Test data made through the real services, as production makes it."""
+
+from __future__ import annotations
+
+import itertools
+
+from chat.models import Member, Role
+from chat.services import add_staff, create_anonymous_member
+from rooms.models import Audience, FocusArea, Room, RoomKind
+
+_counter = itertools.count(1)
+
+
+def make_room(*, slug: str | None = None, capacity: int = 40, is_active: bool = True,
+              focus_area: str = FocusArea.GENERAL, audience: str = Audience.EVERYONE,
+              kind: str = RoomKind.ALWAYS_OPEN) -> Room:
+    n = next(_counter)
+    return Room.objects.create(
+        slug=slug or f"room-{n}", title=f"Room {n}", description="A test room.",
+        focus_area=focus_area, audience=audience, kind=kind, capacity=capacity,
+        is_active=is_active)
+
+
+def make_member() -> Member:
+    return create_anonymous_member()
+
+
+def make_staff(role: Role = Role.MODERATOR) -> Member:
+    n = next(_counter)
+    return add_staff(username=f"staff{n}", password="correct-horse-battery", role=role)

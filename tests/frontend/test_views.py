@@ -1,0 +1,123 @@
+import re
+
+import pytest
+
+from chat.identity import SESSION_MEMBER_KEY
+from chat.models import Member, Message, Role
+from chat.services import post_message
+from hearth.security import CONTENT_SECURITY_POLICY
+from tests.factories import make_room, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_first_visit_gets_an_anonymous_handle_without_signing_up(client):
+    make_room(slug="low-days", focus_area="depression")
+    response = client.get("/")
+    assert response.status_code == 200
+    member = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
+    assert member.handle in response.content.decode()
+    assert client.get("/").context["member"].pk == member.pk  # same visitor, same handle
+    assert Member.objects.count() == 1
+
+
+def test_directory_groups_by_focus_and_filters_by_hiding(client):
+    make_room(slug="low-days", focus_area="depression")
+    make_room(slug="vets", focus_area="trauma", audience="veterans")
+    html = client.get("/?audience=veterans").content.decode()
+    assert re.search(r'data-slug="low-days"[^>]*hidden', html)
+    assert not re.search(r'data-slug="vets"[^>]*hidden', html)
+    assert "Trauma" in html and "Depression" in html
+    assert client.get("/?focus_area=bogus").status_code == 200  # unknown filter: show all
+
+
+def test_every_page_has_a_strict_csp_without_inline_script(client):
+    make_room(slug="r1")
+    for path in ("/", "/rooms/r1/", "/me/", "/staff/login/", "/goodbye/"):
+        response = client.get(path)
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "<script>" not in response.content.decode()
+
+
+def test_room_page_and_missing_room(client):
+    make_room(slug="r1")
+    assert client.get("/rooms/r1/").status_code == 200
+    assert client.get("/rooms/nope/").status_code == 404
+    make_room(slug="closed", is_active=False)
+    assert client.get("/rooms/closed/").status_code == 404
+
+
+def test_change_handle_success_and_refusals(client):
+    client.get("/")
+    response = client.post("/me/", {"handle": "NightOwl"})
+    assert response.status_code == 302
+    assert Member.objects.get().handle == "NightOwl"
+    response = client.post("/me/", {"handle": "text me on 07700 900123"})
+    assert response.status_code == 400
+    assert "contact details" in response.content.decode()
+    response = client.post("/me/", {"handle": ""})
+    assert response.status_code == 400
+    assert Member.objects.get().handle == "NightOwl"
+
+
+def test_change_handle_requires_csrf(client):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.get("/")
+    assert strict.post("/me/", {"handle": "NightOwl"}).status_code == 403
+
+
+def test_forget_me_erases_member_and_messages_and_ends_the_session(client):
+    client.get("/")
+    member = Member.objects.get()
+    post_message(member=member, room=make_room(), client_id="c1", body="mine")
+    response = client.post("/me/forget/")
+    assert response.status_code == 302 and response.url == "/goodbye/"
+    assert not Member.objects.filter(pk=member.pk).exists()
+    assert not Message.objects.exists()
+    assert SESSION_MEMBER_KEY not in client.session
+    assert client.get("/goodbye/").status_code == 200
+    assert Member.objects.count() == 0  # the goodbye page does not make a new member
+    assert client.get("/me/forget/").status_code == 405
+
+
+def test_staff_login_shows_handle_with_role_badge(client):
+    staff = make_staff(Role.PEER_SUPPORTER)
+    client.get("/")  # an anonymous visit first
+    anonymous_id = client.session[SESSION_MEMBER_KEY]
+    response = client.post("/staff/login/", {"username": staff.user.username,
+                                             "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert client.session[SESSION_MEMBER_KEY] == staff.pk
+    assert not Member.objects.filter(pk=anonymous_id).exists()  # wrote nothing, left nothing
+    html = client.get("/").content.decode()
+    assert staff.handle in html and "Peer supporter" in html
+    assert "Erase me" not in client.get("/me/").content.decode()
+
+
+def test_staff_login_with_wrong_password_is_refused(client):
+    staff = make_staff()
+    response = client.post("/staff/login/", {"username": staff.user.username, "password": "no"})
+    assert response.status_code == 200
+    assert client.session.get("_auth_user_id") is None
+
+
+def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
+    staff = make_staff()
+    client.get("/")
+    writer = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
+    post_message(member=writer, room=make_room(), client_id="k", body="kept")
+    client.post("/staff/login/", {"username": staff.user.username,
+                                  "password": "correct-horse-battery"})
+    assert client.session[SESSION_MEMBER_KEY] == staff.pk
+    assert Message.objects.filter(author=writer).exists()
+
+
+def test_health_endpoints(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}

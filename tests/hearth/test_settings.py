@@ -1,0 +1,90 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hearth.env import allowed_origins, env_bool, env_int, local_secret_key
+from hearth.security import origin_is_allowed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("value", ["*", "https://*.example.org", "example.org"])
+def test_allowed_origins_refuses_wildcards_and_bare_hosts(monkeypatch, value):
+    monkeypatch.setenv("ALLOWED_ORIGINS", value)
+    with pytest.raises(ImproperlyConfigured):
+        allowed_origins()
+
+
+def test_allowed_origins_parses_an_explicit_list(monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://Chat.Example.org/, http://127.0.0.1:8000")
+    assert allowed_origins() == ["https://chat.example.org", "http://127.0.0.1:8000"]
+
+
+def test_settings_refuse_to_load_with_a_wildcard_origin(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "hearth.settings", "ALLOWED_ORIGINS": "*",
+             "HEARTH_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "ALLOWED_ORIGINS" in result.stderr
+
+
+def test_origin_check():
+    allowed = ["https://chat.example.org"]
+    assert origin_is_allowed("https://chat.example.org", "anything", allowed)
+    assert not origin_is_allowed("https://evil.example", "chat.example.org", allowed)
+    assert not origin_is_allowed(None, "chat.example.org", allowed)
+    # Without a list: same origin only.
+    assert origin_is_allowed("http://127.0.0.1:8000", "127.0.0.1:8000", [])
+    assert not origin_is_allowed("http://127.0.0.1:9000", "127.0.0.1:8000", [])
+    assert not origin_is_allowed("null", "127.0.0.1:8000", [])
+    assert not origin_is_allowed("", "127.0.0.1:8000", [])
+
+
+def test_typed_env_readers(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "yes")
+    assert env_bool("X_BOOL", False) is True
+    monkeypatch.setenv("X_BOOL", "maybe")
+    with pytest.raises(ImproperlyConfigured):
+        env_bool("X_BOOL", False)
+    monkeypatch.setenv("X_INT", "-3")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("X_INT", 5, minimum=0)
+    monkeypatch.setenv("X_INT", "five")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("X_INT", 5)
+
+
+def test_local_secret_key_is_made_once_and_kept_private(tmp_path):
+    key = local_secret_key(tmp_path)
+    assert len(key) > 40 and local_secret_key(tmp_path) == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_redis_settings_size_the_pool_for_bursts(tmp_path):
+    code = ("from django.conf import settings as s; "
+            "print(s.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]['max_connections']); "
+            "print(s.CACHES['default']['BACKEND'])")
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "hearth.settings", "REDIS_URL": "redis://127.0.0.1:1/0",
+             "HEARTH_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=True)
+    pool, backend = result.stdout.split()
+    assert int(pool) >= 1000
+    assert backend == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_embedded_sqlite_uses_wal(tmp_path):
+    code = ("from django.db import connection; c = connection.cursor(); "
+            "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])")
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "hearth.settings", "HEARTH_STATE_DIR": str(tmp_path),
+             "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "wal"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import resource
 from typing import Any
 
+from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management import call_command
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             if not options["no_demo"]:
                 seed_demo_rooms()
         _raise_open_file_limit()
+        daphne_server.WebSocketFactory = _CloseFrameOnFailureFactory
         self.stdout.write(f"Hearth is listening on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
         CommandLineInterface().run([
@@ -48,6 +50,18 @@ class Command(BaseCommand):
             "--verbosity", "0",
             "hearth.asgi:application",
         ])
+
+
+class _CloseFrameOnFailureFactory(daphne_server.WebSocketFactory):  # type: ignore[misc]
+    """Daphne's websocket factory, failing sockets with a close frame instead of a TCP drop.
+
+    Autobahn's default (failByDrop) drops the connection on an over-size frame, so the client
+    sees 1006 and cannot tell it sent too much; with this it gets the close code 1009.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setProtocolOptions(failByDrop=False)
 
 
 def _raise_open_file_limit() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -95,6 +96,17 @@ class RoomConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     member: Member | None = None
     room_id: int = 0
     member_id: int = 0
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first runs close_old_connections in the one thread all database
+        # work shares, for every message. Then the accept of a new socket and every broadcast
+        # frame wait behind queued queries, and in a burst daphne's 10 s handshake timeout
+        # drops sockets that arrive late. Every query here goes through
+        # database_sync_to_async, which closes stale connections itself, before and after.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         # Accept first so a refusal can carry an error frame and a close code the browser

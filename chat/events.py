@@ -22,6 +22,10 @@ def member_group(member_id: int) -> str:
     return f"member-{member_id}"
 
 
+# Moderators' dashboards listen here for the live review queue.
+MODERATORS_GROUP = "staff-moderators"
+
+
 def _layer() -> Any:
     layer = get_channel_layer()
     if layer is None:
@@ -40,3 +44,8 @@ def broadcast_to_room_sync(room_id: int, frame: dict[str, Any]) -> None:
 
 def tell_member_sockets_sync(member_id: int, event: dict[str, Any]) -> None:
     async_to_sync(_layer().group_send)(member_group(member_id), event)
+
+
+def staff_broadcast_sync(frame: dict[str, Any]) -> None:
+    async_to_sync(_layer().group_send)(MODERATORS_GROUP,
+                                       {"type": "room.frame", "text": encode(frame)})

@@ -35,6 +35,13 @@ class Member(models.Model):
         return self.role != Role.MEMBER
 
 
+class MessageStatus(models.TextChoices):
+    VISIBLE = "visible", _("Visible")
+    # Waiting for a moderator: only its author (and moderators) can see it.
+    HELD = "held", _("Held for review")
+    HIDDEN = "hidden", _("Hidden by a moderator")
+
+
 class Message(models.Model):
     room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="messages")
     seq = models.BigIntegerField()
@@ -44,6 +51,8 @@ class Message(models.Model):
     body = models.TextField()
     # Made once, at write time, by chat.rendering; the only HTML a client ever inserts.
     html = models.TextField()
+    status = models.CharField(max_length=10, choices=MessageStatus.choices,
+                              default=MessageStatus.VISIBLE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -100,6 +100,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 # redis-py caps a pool at 100 connections by default; a burst of connects needs more.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000, minimum=10)
+# Longer than channels_redis's 5 s blocking receive (see CHANNEL_LAYERS below).
+REDIS_SOCKET_TIMEOUT = 15.0
 CHANNEL_PREFIX = env_str("HEARTH_CHANNEL_PREFIX", "hearth")
 
 if REDIS_URL:
@@ -107,7 +109,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                # The layer waits on Redis with 5 s blocking pops; redis-py 8 also times reads
+                # out after 5 s by default, which raised inside an idle socket and closed it
+                # (1011). Reads must be allowed to outlast the blocking pop.
+                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS,
+                           "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 "prefix": CHANNEL_PREFIX,
                 # Room broadcasts are at-most-once; clients detect gaps with head_seq and
                 # fetch from the database, so capacity only bounds memory, not correctness.
@@ -142,7 +148,9 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on our own
+# form posts and CSRF refuses every one. Other sites still never get a referrer.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

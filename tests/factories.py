@@ -28,3 +28,9 @@ def make_member() -> Member:
 def make_staff(role: Role = Role.MODERATOR) -> Member:
     n = next(_counter)
     return add_staff(username=f"staff{n}", password="correct-horse-battery", role=role)
+
+
+def staff_username(member: Member) -> str:
+    if member.user is None:
+        raise AssertionError("not a staff member")
+    return member.user.get_username()

@@ -197,7 +197,8 @@ async def test_flood_is_rate_limited_with_retry_after_and_nothing_is_stored_twic
     communicator = await joined(room.slug, member)
     for i in range(6):
         await send(communicator, {"type": "send", "client_id": f"f{i}", "body": "flood"})
-    acks, errors = [], []
+    acks: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     while len(acks) + len(errors) < 6:
         frame = json.loads(await communicator.receive_from(timeout=2))
         if frame["type"] == "ack":

@@ -26,6 +26,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def matches(frame: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The frame's values for the expected keys, to compare with `expected` (so a frame that
+    gains fields later still passes)."""
+    return {key: frame.get(key, "<missing>") for key in expected}
+
+
 @dataclass
 class Chatter:
     """One open socket of one member, with the welcome frame it got."""

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.system.client import Chatter, frames_until_close, join, unique
+from tests.system.client import Chatter, frames_until_close, join, matches, unique
 from tests.system.servers import Servers, new_session_cookie, open_socket, run_servers, send_frame
 
 pytestmark = pytest.mark.system
@@ -40,7 +40,8 @@ async def test_two_members_see_each_others_messages(servers: Servers, room: str,
                                                                               bob.handle}
 
         ack = await alice.send("<b>hello</b> & welcome", client_id="alice-1")
-        assert ack == {"type": "ack", "client_id": "alice-1", "seq": 1, "duplicate": False}
+        want = {"type": "ack", "client_id": "alice-1", "seq": 1, "duplicate": False}
+        assert matches(ack, want) == want
         seen_by_bob = await bob.message()
         assert seen_by_bob["seq"] == 1
         assert seen_by_bob["handle"] == alice.handle
@@ -91,8 +92,9 @@ async def test_reconnect_and_resume_gets_exactly_the_missed_messages(
             assert [m["seq"] for m in replayed] == missed_seqs
             assert [m["body"] for m in replayed] == [f"missed {n}" for n in range(5)]
             assert {m["handle"] for m in replayed} == {bob.handle}
-            assert frame == {"type": "resumed", "after_seq": last_seen, "through_seq": head,
-                             "head_seq": head, "has_more": False}
+            want = {"type": "resumed", "after_seq": last_seen, "through_seq": head,
+                    "head_seq": head, "has_more": False}
+            assert matches(frame, want) == want
 
 
 async def test_a_retried_send_is_stored_once(servers: Servers, room: str,
@@ -103,13 +105,14 @@ async def test_a_retried_send_is_stored_once(servers: Servers, room: str,
         first = await alice.send("only once", client_id="retry-me")
         assert first["duplicate"] is False
         again = await alice.send("only once", client_id="retry-me")
-        assert again == {**first, "duplicate": True}
+        want = {"type": "ack", "client_id": "retry-me", "seq": first["seq"], "duplicate": True}
+        assert matches(again, want) == want
         # The retry after a reconnect (the usual case: the ack was lost with the socket).
         await alice.close()
         alice = await join(servers, room, cookies[0])
         async with closing(alice):
             after_reconnect = await alice.send("only once", client_id="retry-me")
-            assert after_reconnect == {**first, "duplicate": True}
+            assert matches(after_reconnect, want) == want
             # The watcher got one broadcast: the next message it sees is the next seq.
             assert (await watcher.message())["seq"] == first["seq"]
             follow_up = await alice.send("and then this")
@@ -146,10 +149,12 @@ async def test_unknown_room_is_refused_with_4404(servers: Servers, cookies: list
 
 
 async def _handshake_status(servers: Servers, room: str, cookie: str, origin: str | None) -> int:
-    with pytest.raises(InvalidStatus) as refused:
+    try:
         ws = await open_socket(servers, room, cookie, origin=origin)
-        await ws.close()
-    return int(refused.value.response.status_code)
+    except InvalidStatus as refused:
+        return int(refused.response.status_code)
+    await ws.close()
+    pytest.fail(f"the handshake with Origin {origin!r} was accepted")
 
 
 async def test_foreign_or_missing_origin_is_refused_at_the_handshake(
@@ -211,7 +216,7 @@ async def test_a_full_room_refuses_the_next_member_with_4409(servers: Servers,
     servers.manage("add_room", slug, "--title", "Tiny", "--capacity", "2")
     first = await join(servers, slug, cookies[0])
     second = await join(servers, slug, cookies[1])
-    async with closing(first):
+    async with closing(first, second):
         # A second tab of someone already inside takes no extra seat.
         second_tab = await join(servers, slug, cookies[0])
         await second_tab.close()
@@ -302,8 +307,8 @@ async def test_a_flood_is_rate_limited_and_the_retry_succeeds(servers: Servers, 
 
         await asyncio.sleep(refused["retry_after"])  # the wait the server asked for
         retried = await alice.send("flood 5", client_id="flood-5")
-        assert retried == {"type": "ack", "client_id": "flood-5", "seq": 6,
-                           "duplicate": False}
+        want = {"type": "ack", "client_id": "flood-5", "seq": 6, "duplicate": False}
+        assert matches(retried, want) == want
 
         page = await alice.history(before_seq=100, limit=100)
         assert [(m["seq"], m["client_id"], m["body"]) for m in page["messages"]] == [

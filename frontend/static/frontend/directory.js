@@ -33,7 +33,10 @@ async function refreshCounts() {
     const data = await response.json();
     for (const room of data.rooms) {
       const el = groups.querySelector(`.presence-count[data-slug="${CSS.escape(room.slug)}"]`);
-      if (el) el.textContent = `${room.present} here now`;
+      if (el) {
+        el.textContent = `${room.present} here now`;
+        el.dataset.present = String(room.present);
+      }
     }
   } catch {
     // Offline for a moment; the next refresh tries again.

@@ -30,6 +30,8 @@ let ws = null;
 let me = null;
 let heartbeatSeconds = 20;
 let caughtUpTo = null;     // every seq <= this is shown or no longer exists
+let firstHead = null;      // head_seq of the first welcome: the recent history is below it
+let historyLoaded = false; // the recent history has arrived (asked again after a reconnect)
 let lowestSeq = null;      // oldest message on screen, for "load earlier"
 let resumeInFlight = false;
 let attempt = 0;
@@ -69,6 +71,7 @@ function send(frame) {
 function connect() {
   clearTimeout(reconnectTimer);
   if (closedForGood) return;
+  if (caughtUpTo !== null) setState("reconnecting", "Reconnecting…");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
   const socket = ws;
@@ -155,10 +158,12 @@ function onWelcome(frame) {
   renderPresence(frame.presence);
   if (caughtUpTo === null) {
     caughtUpTo = frame.head_seq;
-    send({ type: "history", before_seq: frame.head_seq + 1, limit: 50 });
+    firstHead = frame.head_seq;
   } else {
     requestResume();
   }
+  // Asked on every welcome until it arrives: a connection can drop before the answer does.
+  if (!historyLoaded) send({ type: "history", before_seq: firstHead + 1, limit: 50 });
   for (const [clientId, body] of outbox) send({ type: "send", client_id: clientId, body });
 }
 
@@ -171,19 +176,28 @@ function advance() {
   while (shown.has(caughtUpTo + 1)) caughtUpTo += 1;
 }
 
+function isMine(frame) {
+  return Boolean(me) && frame.handle === me.handle;
+}
+
 function onMessage(frame, live) {
   if (shown.has(frame.seq)) return;
-  insertMessage(frame);
+  const mine = isMine(frame);
+  insertMessage(frame, mine);
   if (live && caughtUpTo !== null) {
     if (frame.seq > caughtUpTo + 1) requestResume(); // a broadcast went missing
     advance();
-    announce(`${frame.handle}: ${frame.body}`);
+    if (!mine) announce(`${frame.handle}: ${frame.body}`);
   }
 }
 
 function onHistory(frame) {
   for (const message of frame.messages) onMessage(message, false);
-  loadEarlier.hidden = !frame.has_more;
+  if (frame.before_seq === firstHead + 1) historyLoaded = true;
+  if (!frame.messages.length || frame.messages[0].seq === lowestSeq) {
+    loadEarlier.hidden = !frame.has_more;
+  }
+  list.dataset.loaded = "true";
   advance();
 }
 
@@ -191,6 +205,11 @@ function onResumed(frame) {
   resumeInFlight = false;
   caughtUpTo = Math.max(caughtUpTo, frame.through_seq);
   advance();
+  // A send the server acknowledged but whose message is gone by now (erased) stops waiting.
+  for (const li of list.querySelectorAll("li.pending[data-acked-seq]")) {
+    const seq = Number(li.dataset.ackedSeq);
+    if (seq <= caughtUpTo && !shown.has(seq)) li.remove();
+  }
   if (frame.has_more || frame.head_seq > caughtUpTo) requestResume();
 }
 
@@ -198,12 +217,25 @@ function onHeartbeat(frame) {
   if (caughtUpTo !== null && frame.head_seq > caughtUpTo) requestResume();
 }
 
+function pendingFor(clientId) {
+  return list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+}
+
 function onAck(frame) {
   outbox.delete(frame.client_id);
   saveOutbox();
-  const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(frame.client_id)}"]`);
-  if (pending) pending.remove();
-  if (!shown.has(frame.seq)) setTimeout(() => { if (!shown.has(frame.seq)) requestResume(); }, 1000);
+  const pending = pendingFor(frame.client_id);
+  if (shown.has(frame.seq)) {
+    if (pending) pending.remove();
+    return;
+  }
+  // Stored, but its message frame is still on the way: the "Sending…" line stays until the
+  // message itself replaces it, so it never disappears or shows twice in between.
+  if (pending) {
+    pending.dataset.ackedSeq = String(frame.seq);
+    pending.querySelector(".msg-status").textContent = "Sent";
+  }
+  setTimeout(() => { if (!shown.has(frame.seq)) requestResume(); }, 1000);
 }
 
 function onRemoved(frame) {
@@ -225,7 +257,7 @@ function onError(frame) {
     }
     outbox.delete(frame.client_id);
     saveOutbox();
-    const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(frame.client_id)}"]`);
+    const pending = pendingFor(frame.client_id);
     if (pending) {
       pending.classList.add("failed");
       pending.querySelector(".msg-status").textContent = "Not sent";
@@ -271,12 +303,12 @@ function authorLine(handle, role, sentAt) {
   return line;
 }
 
-function insertMessage(frame) {
+function insertMessage(frame, mine) {
   const li = document.createElement("li");
   li.className = "message";
   li.id = `m-${frame.seq}`;
   li.dataset.seq = String(frame.seq);
-  if (me && frame.handle === me.handle) li.classList.add("mine");
+  if (mine) li.classList.add("mine");
   li.append(authorLine(frame.handle, frame.role, frame.sent_at));
   const body = document.createElement("div");
   body.className = "msg-body";
@@ -293,6 +325,16 @@ function insertMessage(frame) {
     }
   }
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  // One of ours that was waiting as "Sending…" (acknowledged or not: the ack can be lost with
+  // a connection, the message then comes by resume): swap it for the delivered message in the
+  // same step, so it is never shown twice and never missing.
+  const pending = mine && frame.client_id ? pendingFor(frame.client_id) : null;
+  if (pending) {
+    outbox.delete(frame.client_id);
+    saveOutbox();
+    if (pending === before) before = pending.nextElementSibling;
+    pending.remove();
+  }
   list.insertBefore(li, before);
   if (nearBottom) list.scrollTop = list.scrollHeight;
 }
@@ -352,7 +394,11 @@ function submit() {
   send({ type: "send", client_id: clientId, body }); // if offline, sent after the next welcome
 }
 
-form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+  input.focus(); // after a click on Send, keep typing where you were
+});
 input.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();

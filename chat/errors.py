@@ -30,7 +30,21 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     ROOM_NOT_FOUND = "room_not_found"
     MEMBER_ERASED = "member_erased"
+    FORBIDDEN = "forbidden"
     INTERNAL_ERROR = "internal_error"
+    # Ground rules, screening and sanctions.
+    RULES_NOT_ACCEPTED = "rules_not_accepted"
+    RULES_OUTDATED = "rules_outdated"
+    MESSAGE_BLOCKED = "message_blocked"
+    TIMED_OUT = "timed_out"
+    BANNED = "banned"
+    # Reports, mutes and moderator actions.
+    MESSAGE_NOT_FOUND = "message_not_found"
+    ALREADY_REPORTED = "already_reported"
+    CANNOT_REPORT_SELF = "cannot_report_self"
+    NOTE_TOO_LONG = "note_too_long"
+    MEMBER_NOT_FOUND = "member_not_found"
+    ALREADY_RESOLVED = "already_resolved"
     # Handle changes (the "You" page).
     HANDLE_TOO_SHORT = "handle_too_short"
     HANDLE_TOO_LONG = "handle_too_long"
@@ -65,6 +79,24 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHENTICATED: "Your visit has expired. Reload the page to continue.",
     ErrorCode.ROOM_NOT_FOUND: "This room doesn't exist or is closed.",
     ErrorCode.MEMBER_ERASED: "Your handle and messages have been erased.",
+    ErrorCode.FORBIDDEN: "That needs a staff role you don't have.",
+    ErrorCode.RULES_NOT_ACCEPTED: "Please read and accept this room's ground rules before "
+                                  "your first message.",
+    ErrorCode.RULES_OUTDATED: "The ground rules have just changed. Please read them again.",
+    ErrorCode.MESSAGE_BLOCKED: "This message wasn't posted because it goes against a ground "
+                               "rule.",
+    ErrorCode.TIMED_OUT: "You're taking a short break from posting. You can still read, and "
+                         "you'll be able to post again soon.",
+    ErrorCode.BANNED: "You can't post here any more. If you think this is a mistake, you can "
+                      "ask for a review.",
+    ErrorCode.MESSAGE_NOT_FOUND: "That message isn't available.",
+    ErrorCode.ALREADY_REPORTED: "You've already reported this message. Thank you; a moderator "
+                                "will look at it.",
+    ErrorCode.CANNOT_REPORT_SELF: "You can't report your own message. You can delete your "
+                                  "messages with Forget me.",
+    ErrorCode.NOTE_TOO_LONG: "That note is too long (at most 500 characters).",
+    ErrorCode.MEMBER_NOT_FOUND: "That member isn't here any more.",
+    ErrorCode.ALREADY_RESOLVED: "Someone has already dealt with this.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side. Your message was not lost; "
                               "please try again.",
     ErrorCode.HANDLE_TOO_SHORT: "A handle needs at least 3 characters.",

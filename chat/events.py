@@ -49,3 +49,8 @@ def tell_member_sockets_sync(member_id: int, event: dict[str, Any]) -> None:
 def staff_broadcast_sync(frame: dict[str, Any]) -> None:
     async_to_sync(_layer().group_send)(MODERATORS_GROUP,
                                        {"type": "room.frame", "text": encode(frame)})
+
+
+def tell_room_sync(room_id: int, event: dict[str, Any]) -> None:
+    """An event each socket in the room handles itself (not a pre-encoded frame)."""
+    async_to_sync(_layer().group_send)(room_group(room_id), event)

@@ -23,6 +23,7 @@ class CloseCode:
     NORMAL = 1000
     FRAME_TOO_LARGE = 1009
     UNAUTHENTICATED = 4401
+    FORBIDDEN = 4403
     MEMBER_ERASED = 4410
     ROOM_NOT_FOUND = 4404
     ROOM_FULL = 4409
@@ -61,7 +62,27 @@ class HistoryFrame:
     limit: int
 
 
-ClientFrame = SendFrame | ResumeFrame | HistoryFrame
+@dataclass(frozen=True)
+class AcceptRulesFrame:
+    version: int
+
+
+@dataclass(frozen=True)
+class ReportFrame:
+    seq: int
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True)
+class MuteFrame:
+    handle: str
+    mute: bool  # False: unmute
+
+
+ClientFrame = SendFrame | ResumeFrame | HistoryFrame | AcceptRulesFrame | ReportFrame | MuteFrame
+
+REPORT_NOTE_MAX_CHARS = 500
 
 
 def _required(data: dict[str, Any], name: str) -> Any:
@@ -114,6 +135,25 @@ def _parse_send(data: dict[str, Any], max_body_chars: int) -> SendFrame:
         raise ProtocolError(error.code, error.detail, client_id=client_id) from None
 
 
+def _text(data: dict[str, Any], name: str, *, max_chars: int, required: bool = True) -> str:
+    value = _required(data, name) if required else data.get(name, "")
+    if not isinstance(value, str):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"The field '{name}' must be text.")
+    if len(value) > max_chars:
+        code = ErrorCode.NOTE_TOO_LONG if name == "note" else ErrorCode.INVALID_FIELD
+        raise ProtocolError(code, f"The field '{name}' can have at most {max_chars} characters.")
+    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in value):
+        raise ProtocolError(ErrorCode.CONTROL_CHARACTERS)
+    return value
+
+
+def _parse_report(data: dict[str, Any]) -> ReportFrame:
+    return ReportFrame(seq=_non_negative_int(data, "seq"),
+                       reason=_text(data, "reason", max_chars=32),
+                       note=_text(data, "note", max_chars=REPORT_NOTE_MAX_CHARS,
+                                  required=False))
+
+
 def _parse_history(data: dict[str, Any]) -> HistoryFrame:
     before_seq = _non_negative_int(data, "before_seq")
     limit = data.get("limit", 50)
@@ -137,11 +177,17 @@ def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
         return ResumeFrame(after_seq=_non_negative_int(data, "after_seq"))
     if frame_type == "history":
         return _parse_history(data)
+    if frame_type == "accept_rules":
+        return AcceptRulesFrame(version=_non_negative_int(data, "version"))
+    if frame_type == "report":
+        return _parse_report(data)
+    if frame_type in ("mute", "unmute"):
+        return MuteFrame(handle=_text(data, "handle", max_chars=64), mute=frame_type == "mute")
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
                         f"Unknown frame type. Known types: {', '.join(CLIENT_FRAME_TYPES)}.")
 
 
-CLIENT_FRAME_TYPES = ("send", "resume", "history")
+CLIENT_FRAME_TYPES = ("send", "resume", "history", "accept_rules", "report", "mute", "unmute")
 
 
 # --- Server frames --------------------------------------------------------------------------
@@ -161,7 +207,7 @@ def error_frame(code: ErrorCode, detail: str | None = None, *, client_id: str | 
 
 
 def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str, html: str,
-                  sent_at: datetime, client_id: str) -> dict[str, Any]:
+                  sent_at: datetime, client_id: str, status: str) -> dict[str, Any]:
     return {
         "type": "message",
         "seq": seq,
@@ -172,10 +218,11 @@ def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str
         "html": html,
         "sent_at": sent_at.isoformat(),
         "client_id": client_id,
+        "status": status,
     }
 
 
 SERVER_FRAME_TYPES = (
     "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
-    "message_removed",
+    "message_removed", "notice", "rules", "rules_changed", "report_received", "muted",
 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.models import Member, Message
+from django.db.models import Q
+
+from chat.models import Member, Message, MessageStatus
 from chat.protocol import message_frame
 from rooms.models import Room
 
@@ -13,19 +15,28 @@ def room_head_seq(*, room_id: int) -> int:
     return Room.objects.values_list("last_seq", flat=True).get(pk=room_id)
 
 
-def messages_after(*, room_id: int, after_seq: int, up_to_seq: int, limit: int) -> list[Message]:
+def visible_to(*, viewer_id: int, muted_ids: set[int] | frozenset[int] = frozenset()) -> Q:
+    """What a member may see: visible messages, and their own messages waiting for review;
+    never messages from handles they muted."""
+    can_see = Q(status=MessageStatus.VISIBLE) | Q(author_id=viewer_id, status=MessageStatus.HELD)
+    return can_see & ~Q(author_id__in=muted_ids) if muted_ids else can_see
+
+
+def messages_after(*, room_id: int, after_seq: int, up_to_seq: int, limit: int,
+                   visible: Q) -> list[Message]:
     """Messages with after_seq < seq <= up_to_seq, oldest first, at most `limit`."""
     return list(
-        Message.objects.filter(room_id=room_id, seq__gt=after_seq, seq__lte=up_to_seq)
+        Message.objects.filter(visible, room_id=room_id, seq__gt=after_seq, seq__lte=up_to_seq)
         .select_related("author", "room")
         .order_by("seq")[:limit]
     )
 
 
-def messages_before(*, room_id: int, before_seq: int, limit: int) -> list[Message]:
+def messages_before(*, room_id: int, before_seq: int, limit: int,
+                    visible: Q) -> list[Message]:
     """The `limit` newest messages with seq < before_seq, returned oldest first."""
     newest_first = list(
-        Message.objects.filter(room_id=room_id, seq__lt=before_seq)
+        Message.objects.filter(visible, room_id=room_id, seq__lt=before_seq)
         .select_related("author", "room")
         .order_by("-seq")[:limit]
     )
@@ -43,6 +54,7 @@ def frame_for_message(message: Message) -> dict[str, Any]:
         html=message.html,
         sent_at=message.created_at,
         client_id=message.client_id,
+        status=message.status,
     )
 
 

@@ -14,6 +14,9 @@ from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
 from chat.rendering import render_message_html
+from moderation import services as moderation
+from moderation.models import ScreeningAction
+from moderation.policy import Verdict
 from rooms.models import Room
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,16 @@ _HANDLE_ATTEMPTS = 20
 class PostResult:
     message: Message
     created: bool  # False when this client_id was already stored: a retry, same seq
+    verdict: Verdict | None  # None for a retry (screened the first time)
+    review_item_id: int | None = None
+
+
+class MessageBlockedError(HearthError):
+    """Screening refused the message; nothing was stored."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(ErrorCode.MESSAGE_BLOCKED)
+        self.verdict = verdict
 
 
 def _create_member_with_fresh_handle(*, role: str, user: User | None) -> Member:
@@ -82,17 +95,28 @@ def change_handle(*, member: Member, new_handle: str) -> Member:
     return member
 
 
-def post_message(*, member: Member, room: Room, client_id: str, body: str) -> PostResult:
-    """Store a message with the room's next sequence number, once per client_id.
+def post_message(*, member: Member, room: Room, client_id: str, body: str,
+                 recent_bodies: tuple[str, ...] = ()) -> PostResult:
+    """Authorise, screen and store a message with the room's next sequence number, once per
+    client_id.
 
     Returns after the commit, so the caller may broadcast. A retry with the same client_id
-    returns the stored message (same seq) and creates nothing.
+    returns the stored message (same seq) and creates nothing. Screening runs before anything
+    is stored: a blocked message raises MessageBlockedError and leaves no row.
     """
+    existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
+    if existing is not None:
+        return _as_retry(existing, room)
+    if not Member.objects.filter(pk=member.pk).exists():
+        raise HearthError(ErrorCode.MEMBER_ERASED)
+    moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
+    verdict = moderation.screen(text=body, room_id=room.pk, recent_bodies=recent_bodies)
+    if verdict.action == ScreeningAction.BLOCK:
+        moderation.log_blocked(verdict)
+        raise MessageBlockedError(verdict)
+    review_item_id: int | None = None
     try:
         with transaction.atomic():
-            existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
-            if existing is not None:
-                return _as_retry(existing, room)
             author = Member.objects.filter(pk=member.pk).first()
             if author is None:
                 raise HearthError(ErrorCode.MEMBER_ERASED)
@@ -104,16 +128,21 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str) -> Po
             seq = locked_room.last_seq + 1
             Room.objects.filter(pk=room.pk).update(last_seq=seq)
             message = Message.objects.create(
-                room=locked_room, seq=seq, author=author, client_id=client_id, body=body,
-                html=render_message_html(body),
+                room=locked_room, seq=seq, author=author, client_id=client_id,
+                body=verdict.body, html=render_message_html(verdict.body),
+                status=moderation.status_for(verdict),
             )
+            if moderation.needs_review(verdict):
+                review_item_id = moderation.open_review_for_screening(
+                    message=message, verdict=verdict).pk
     except IntegrityError:
         # Two sockets raced with the same client_id; the other one stored it first.
         existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
         if existing is None:
             raise
         return _as_retry(existing, room)
-    return PostResult(message=message, created=True)
+    return PostResult(message=message, created=True, verdict=verdict,
+                      review_item_id=review_item_id)
 
 
 def _message_for_client_id(*, member_id: int, client_id: str) -> Message | None:
@@ -125,7 +154,7 @@ def _as_retry(existing: Message, room: Room) -> PostResult:
     if existing.room_id != room.pk:
         raise HearthError(ErrorCode.INVALID_FIELD,
                           "That client_id was already used for a message in another room.")
-    return PostResult(message=existing, created=False)
+    return PostResult(message=existing, created=False, verdict=None)
 
 
 def forget_member(*, member: Member) -> None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("me/", views.me, name="me"),
     path("me/forget/", views.forget_me, name="forget-me"),
     path("goodbye/", views.goodbye, name="goodbye"),
+    path("moderation/", views.moderation_dashboard, name="moderation"),
     path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
 ]

@@ -14,6 +14,7 @@ from chat.identity import current_member, ensure_member
 from chat.limits import chat_limits
 from chat.services import change_handle, forget_member
 from frontend.forms import HandleForm
+from moderation.permissions import can_moderate
 from rooms.models import Audience, FocusArea, Room
 from rooms.selectors import directory as directory_rooms
 
@@ -91,6 +92,14 @@ def forget_me(request: HttpRequest) -> HttpResponse:
 def goodbye(request: HttpRequest) -> HttpResponse:
     # Deliberately does not create a new member: someone who just left stays gone.
     return render(request, "frontend/goodbye.html")
+
+
+@require_GET
+def moderation_dashboard(request: HttpRequest) -> HttpResponse:
+    member = current_member(request)
+    if not can_moderate(member):
+        return render(request, "frontend/forbidden.html", status=403)
+    return render(request, "frontend/moderation.html", {"member": member})
 
 
 class StaffLoginView(auth_views.LoginView):

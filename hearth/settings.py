@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hearth",
     "rooms",
     "chat",
+    "moderation",
     "frontend",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from chat.models import Member, Role
-from chat.services import add_staff, create_anonymous_member
+from chat.services import PostResult, add_staff, create_anonymous_member, post_message
 from rooms.models import Audience, FocusArea, Room, RoomKind
 
 _counter = itertools.count(1)
@@ -34,3 +34,17 @@ def staff_username(member: Member) -> str:
     if member.user is None:
         raise AssertionError("not a staff member")
     return member.user.get_username()
+
+
+def accept_room_rules(member: Member, room: Room) -> None:
+    from moderation.rules import accept_rules, rules_version
+
+    accept_rules(member_id=member.pk, room_id=room.pk, version=rules_version(room_id=room.pk))
+
+
+def post_in_room(*, member: Member, room: Room, client_id: str, body: str,
+                 recent_bodies: tuple[str, ...] = ()) -> PostResult:
+    """Post as a member who has accepted the room's ground rules (as the UI makes them)."""
+    accept_room_rules(member, room)
+    return post_message(member=member, room=room, client_id=client_id, body=body,
+                        recent_bodies=recent_bodies)

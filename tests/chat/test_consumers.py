@@ -53,9 +53,13 @@ async def next_of(communicator: WebsocketCommunicator, frame_type: str) -> dict[
     raise AssertionError(f"no {frame_type} frame")
 
 
-async def joined(slug: str, member: Member) -> WebsocketCommunicator:
+async def joined(slug: str, member: Member, *, accept: bool = True) -> WebsocketCommunicator:
+    """Connect and, as the page does, accept the room's ground rules."""
     communicator = await connect(slug, member)
-    await next_of(communicator, "welcome")
+    welcome = await next_of(communicator, "welcome")
+    if accept and not welcome["rules"]["accepted"]:
+        await send(communicator, {"type": "accept_rules", "version": welcome["rules"]["version"]})
+        assert (await next_of(communicator, "rules"))["accepted"]
     return communicator
 
 
@@ -72,10 +76,17 @@ async def test_welcome_then_chat_between_two_members():
     assert welcome["you"] == {"handle": alice.handle, "role": "member"}
     assert welcome["head_seq"] == 0 and welcome["protocol"] == 1
     assert welcome["presence"]["count"] == 1
+    rules = welcome["rules"]
+    assert rules["accepted"] is False and rules["version"] >= 1
+    assert {"no-contact-details", "respect", "no-method-details"} <= {
+        r["code"] for r in rules["rules"]}
+    await send(a, {"type": "accept_rules", "version": rules["version"]})
+    assert (await next_of(a, "rules"))["accepted"] is True
     b = await joined(room.slug, bob)
     await send(a, {"type": "send", "client_id": "m1", "body": "hello <b>bob</b>"})
     ack = await next_of(a, "ack")
-    assert ack == {"type": "ack", "client_id": "m1", "seq": 1, "duplicate": False}
+    assert ack == {"type": "ack", "client_id": "m1", "seq": 1, "duplicate": False,
+                   "status": "visible"}
     message = await next_of(b, "message")
     assert message["seq"] == 1 and message["handle"] == alice.handle
     assert message["body"] == "hello <b>bob</b>"
@@ -196,7 +207,7 @@ async def test_flood_is_rate_limited_with_retry_after_and_nothing_is_stored_twic
     member = await database_sync_to_async(make_member)()
     communicator = await joined(room.slug, member)
     for i in range(6):
-        await send(communicator, {"type": "send", "client_id": f"f{i}", "body": "flood"})
+        await send(communicator, {"type": "send", "client_id": f"f{i}", "body": f"message {i}"})
     acks: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     while len(acks) + len(errors) < 6:
@@ -210,7 +221,7 @@ async def test_flood_is_rate_limited_with_retry_after_and_nothing_is_stored_twic
     assert errors[0]["code"] == ErrorCode.RATE_LIMITED and errors[0]["client_id"] == "f5"
     assert 0 < errors[0]["retry_after"] <= 1.0
     await asyncio.sleep(errors[0]["retry_after"])
-    await send(communicator, {"type": "send", "client_id": "f5", "body": "flood"})
+    await send(communicator, {"type": "send", "client_id": "f5", "body": "message 5"})
     assert (await next_of(communicator, "ack"))["seq"] == 6
     await communicator.disconnect()
 
@@ -255,7 +266,7 @@ async def test_resume_pages_when_far_behind(settings):
     member = await database_sync_to_async(make_member)()
     sender = await joined(room.slug, member)
     for i in range(5):
-        await send(sender, {"type": "send", "client_id": f"p{i}", "body": "x"})
+        await send(sender, {"type": "send", "client_id": f"p{i}", "body": f"page {i}"})
         await next_of(sender, "ack")
     reader = await joined(room.slug, await database_sync_to_async(make_member)())
     await send(reader, {"type": "resume", "after_seq": 0})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from chat.errors import ErrorCode
 from chat.protocol import CLIENT_FRAME_TYPES, SERVER_FRAME_TYPES, CloseCode
+from moderation.consumers import STAFF_FRAME_TYPES, STAFF_SERVER_FRAME_TYPES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 
@@ -23,4 +24,6 @@ def test_every_close_code_is_documented():
 
 def test_every_frame_type_has_a_section():
     sections = set(re.findall(r"^### `([a-z_]+)`", DOC, flags=re.MULTILINE))
-    assert set(CLIENT_FRAME_TYPES) | set(SERVER_FRAME_TYPES) == sections
+    in_code = (set(CLIENT_FRAME_TYPES) | set(SERVER_FRAME_TYPES) | set(STAFF_FRAME_TYPES)
+               | set(STAFF_SERVER_FRAME_TYPES))
+    assert in_code == sections

@@ -8,9 +8,9 @@ from chat.services import (
     create_anonymous_member,
     forget_member,
     member_for_staff_user,
-    post_message,
 )
-from tests.factories import make_member, make_room, make_staff
+from chat.services import post_message
+from tests.factories import accept_room_rules, make_member, make_room, make_staff, post_in_room
 
 pytestmark = pytest.mark.django_db
 
@@ -26,18 +26,18 @@ def test_anonymous_member_has_a_handle_and_nothing_else():
 def test_post_assigns_gap_free_increasing_seq_per_room():
     room, other_room = make_room(), make_room()
     member = make_member()
-    seqs = [post_message(member=member, room=room, client_id=f"c{i}", body="hi").message.seq
+    seqs = [post_in_room(member=member, room=room, client_id=f"c{i}", body="hi").message.seq
             for i in range(5)]
     assert seqs == [1, 2, 3, 4, 5]
-    assert post_message(member=member, room=other_room, client_id="o1", body="x").message.seq == 1
+    assert post_in_room(member=member, room=other_room, client_id="o1", body="x").message.seq == 1
     room.refresh_from_db()
     assert room.last_seq == 5
 
 
 def test_retry_with_same_client_id_returns_same_seq_and_one_row():
     room, member = make_room(), make_member()
-    first = post_message(member=member, room=room, client_id="same", body="hello")
-    again = post_message(member=member, room=room, client_id="same", body="hello")
+    first = post_in_room(member=member, room=room, client_id="same", body="hello")
+    again = post_in_room(member=member, room=room, client_id="same", body="hello")
     assert first.created and not again.created
     assert again.message.seq == first.message.seq
     assert Message.objects.filter(author=member, client_id="same").count() == 1
@@ -47,21 +47,21 @@ def test_retry_with_same_client_id_returns_same_seq_and_one_row():
 
 def test_same_client_id_from_another_member_is_a_different_message():
     room = make_room()
-    a = post_message(member=make_member(), room=room, client_id="x", body="a")
-    b = post_message(member=make_member(), room=room, client_id="x", body="b")
+    a = post_in_room(member=make_member(), room=room, client_id="x", body="a")
+    b = post_in_room(member=make_member(), room=room, client_id="x", body="b")
     assert (a.message.seq, b.message.seq) == (1, 2)
 
 
 def test_reusing_a_client_id_in_another_room_is_refused():
     member = make_member()
-    post_message(member=member, room=make_room(), client_id="x", body="a")
+    post_in_room(member=member, room=make_room(), client_id="x", body="a")
     with pytest.raises(HearthError) as caught:
-        post_message(member=member, room=make_room(), client_id="x", body="b")
+        post_in_room(member=member, room=make_room(), client_id="x", body="b")
     assert caught.value.code == ErrorCode.INVALID_FIELD
 
 
 def test_message_html_is_made_at_write_time():
-    message = post_message(member=make_member(), room=make_room(), client_id="h",
+    message = post_in_room(member=make_member(), room=make_room(), client_id="h",
                            body="<b>hi</b> https://x.org").message
     assert message.body == "<b>hi</b> https://x.org"
     assert message.html.startswith("&lt;b&gt;hi&lt;/b&gt; <a href=\"https://x.org\"")
@@ -70,12 +70,13 @@ def test_message_html_is_made_at_write_time():
 def test_posting_to_a_closed_room_or_as_an_erased_member_is_refused():
     member, closed = make_member(), make_room(is_active=False)
     with pytest.raises(HearthError) as caught:
-        post_message(member=member, room=closed, client_id="c", body="hi")
+        post_in_room(member=member, room=closed, client_id="c", body="hi")
     assert caught.value.code == ErrorCode.ROOM_NOT_FOUND
-    ghost = make_member()
+    ghost, room = make_member(), make_room()
+    accept_room_rules(ghost, room)
     Member.objects.filter(pk=ghost.pk).delete()
     with pytest.raises(HearthError) as caught:
-        post_message(member=ghost, room=make_room(), client_id="c", body="hi")
+        post_message(member=ghost, room=room, client_id="c", body="hi")
     assert caught.value.code == ErrorCode.MEMBER_ERASED
 
 
@@ -97,8 +98,8 @@ def test_forget_member_erases_member_handle_and_messages(django_capture_on_commi
     room = make_room()
     leaver, stayer = make_member(), make_member()
     for i in range(3):
-        post_message(member=leaver, room=room, client_id=f"l{i}", body="mine")
-    post_message(member=stayer, room=room, client_id="s", body="theirs")
+        post_in_room(member=leaver, room=room, client_id=f"l{i}", body="mine")
+    post_in_room(member=stayer, room=room, client_id="s", body="theirs")
     with django_capture_on_commit_callbacks(execute=True):
         forget_member(member=leaver)
     assert not Member.objects.filter(pk=leaver.pk).exists()

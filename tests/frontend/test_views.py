@@ -4,9 +4,8 @@ import pytest
 
 from chat.identity import SESSION_MEMBER_KEY
 from chat.models import Member, Message, Role
-from chat.services import post_message
 from hearth.security import CONTENT_SECURITY_POLICY
-from tests.factories import make_room, make_staff, staff_username
+from tests.factories import make_room, make_staff, post_in_room, staff_username
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +72,7 @@ def test_change_handle_requires_csrf(client):
 def test_forget_me_erases_member_and_messages_and_ends_the_session(client):
     client.get("/")
     member = Member.objects.get()
-    post_message(member=member, room=make_room(), client_id="c1", body="mine")
+    post_in_room(member=member, room=make_room(), client_id="c1", body="mine")
     response = client.post("/me/forget/")
     assert response.status_code == 302 and response.url == "/goodbye/"
     assert not Member.objects.filter(pk=member.pk).exists()
@@ -109,7 +108,7 @@ def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
     staff = make_staff()
     client.get("/")
     writer = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
-    post_message(member=writer, room=make_room(), client_id="k", body="kept")
+    post_in_room(member=writer, room=make_room(), client_id="k", body="kept")
     client.post("/staff/login/", {"username": staff_username(staff),
                                   "password": "correct-horse-battery"})
     assert client.session[SESSION_MEMBER_KEY] == staff.pk

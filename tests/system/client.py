@@ -84,8 +84,9 @@ class Chatter:
 
 
 async def join(servers: Servers, room: str, cookie: str | None, *, worker: int = 0,
-               **kwargs: Any) -> Chatter:
-    """Open a socket and wait for its welcome."""
+               accept_rules: bool = True, **kwargs: Any) -> Chatter:
+    """Open a socket, wait for its welcome and (unless told not to) accept the room's ground
+    rules as a member does before their first message."""
     ws = await open_socket(servers, room, cookie, worker=worker, **kwargs)
     try:
         welcome = await next_frame(ws, None, TIMEOUT)
@@ -93,7 +94,11 @@ async def join(servers: Servers, room: str, cookie: str | None, *, worker: int =
     except BaseException:
         await ws.close()
         raise
-    return Chatter(ws=ws, cookie=cookie, welcome=welcome, last_seq=int(welcome["head_seq"]))
+    chatter = Chatter(ws=ws, cookie=cookie, welcome=welcome, last_seq=int(welcome["head_seq"]))
+    if accept_rules and not welcome["rules"]["accepted"]:
+        await send_frame(ws, {"type": "accept_rules", "version": welcome["rules"]["version"]})
+        await chatter.frame("rules")
+    return chatter
 
 
 async def frames_until_close(ws: Any, timeout: float = TIMEOUT) -> tuple[list[dict[str, Any]],

@@ -1,0 +1,42 @@
+"""What every Hearth websocket consumer shares."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chat.errors import HearthError
+from chat.protocol import encode, error_frame
+
+logger = logging.getLogger(__name__)
+
+
+class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first runs close_old_connections in the one thread all database
+        # work shares, for every message. Then the accept of a new socket and every broadcast
+        # frame wait behind queued queries, and in a burst daphne's 10 s handshake timeout
+        # drops sockets that arrive late. Every query here goes through
+        # database_sync_to_async, which closes stale connections itself, before and after.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=encode(frame))
+
+    async def refuse(self, refusal: HearthError, *, client_id: str | None = None,
+                     retry_after: float | None = None, **extra: Any) -> None:
+        # Logged by code only: never the text, never an address.
+        logger.info("frame refused", extra={"code": refusal.code.value})
+        frame = error_frame(refusal.code, refusal.detail, client_id=client_id,
+                            retry_after=retry_after)
+        await self.send_frame({**frame, **extra})
+
+    async def room_frame(self, event: dict[str, Any]) -> None:
+        """A pre-encoded frame from a group: the same text goes to every socket."""
+        await self.send(text_data=event["text"])

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from moderation.models import AuditEntry, GroundRule, Sanction, ScreeningPolicy
+from moderation.rules import rules_changed
+
+
+@admin.register(GroundRule)
+class GroundRuleAdmin(admin.ModelAdmin[GroundRule]):
+    """Every change moves the rules version, so members accept the new rules."""
+
+    list_display = ("code", "title", "room", "position", "is_active")
+    list_filter = ("is_active", "room")
+    search_fields = ("code", "title")
+
+    def save_model(self, request: HttpRequest, obj: GroundRule, form: ModelForm[GroundRule],
+                   change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        rules_changed(room=obj.room)
+
+    def delete_model(self, request: HttpRequest, obj: GroundRule) -> None:
+        room = obj.room
+        super().delete_model(request, obj)
+        rules_changed(room=room)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[GroundRule]) -> None:
+        rooms = {rule.room for rule in queryset}
+        super().delete_queryset(request, queryset)
+        for room in rooms:
+            rules_changed(room=room)
+
+
+@admin.register(ScreeningPolicy)
+class ScreeningPolicyAdmin(admin.ModelAdmin[ScreeningPolicy]):
+    list_display = ("__str__", "contact", "harassment", "spam", "crisis")
+    help_texts = {"crisis": "A crisis signal can at most hold a message; it never blocks."}
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log can be read here and never changed."""
+
+    list_display = ("created_at", "actor_handle", "action", "target_handle", "room_slug",
+                    "rule")
+    list_filter = ("action",)
+    search_fields = ("actor_handle", "target_handle")
+
+
+@admin.register(Sanction)
+class SanctionAdmin(ReadOnlyAdmin):
+    list_display = ("member", "kind", "room", "rule", "starts_at", "ends_at")
+    list_filter = ("kind",)

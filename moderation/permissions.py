@@ -1,0 +1,19 @@
+"""Who may do what. Every staff endpoint and action asks here, so no check is forgotten."""
+
+from __future__ import annotations
+
+from chat.errors import ErrorCode, HearthError
+from chat.models import Member, Role
+
+MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.PEER_SUPPORTER, Role.MODERATOR, Role.ADMIN})
+
+
+def can_moderate(member: Member | None) -> bool:
+    return member is not None and member.role in MODERATOR_ROLES
+
+
+def require_moderator(member: Member | None) -> Member:
+    if member is None or not can_moderate(member):
+        raise HearthError(ErrorCode.FORBIDDEN)
+    return member

@@ -1,0 +1,80 @@
+"""Ground rules: what a member sees on entering a room, and the version they accept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from chat.errors import ErrorCode, HearthError
+from chat.events import tell_room_sync
+from moderation.models import GroundRule, RoomRulesVersion, RulesAcceptance
+from rooms.models import Room
+
+
+@dataclass(frozen=True)
+class RoomRules:
+    version: int
+    rules: list[dict[str, str]]  # code, title, text, scope ("site" or "room")
+
+    def as_frame_field(self, *, accepted: bool) -> dict[str, Any]:
+        return {"version": self.version, "accepted": accepted, "rules": self.rules}
+
+
+def rules_version(*, room_id: int) -> int:
+    state, _ = RoomRulesVersion.objects.get_or_create(room_id=room_id)
+    return state.version
+
+
+def room_rules(*, room_id: int) -> RoomRules:
+    rules = GroundRule.objects.filter(Q(room__isnull=True) | Q(room_id=room_id),
+                                      is_active=True).order_by("room_id", "position", "code")
+    return RoomRules(
+        version=rules_version(room_id=room_id),
+        rules=[{"code": r.code, "title": r.title, "text": r.text,
+                "scope": "site" if r.room_id is None else "room"} for r in rules],
+    )
+
+
+def rule_title(code: str) -> str:
+    rule = GroundRule.objects.filter(code=code).order_by("room_id").first()
+    return rule.title if rule else code
+
+
+def has_accepted(*, member_id: int, room_id: int) -> bool:
+    accepted = RulesAcceptance.objects.filter(member_id=member_id, room_id=room_id).values_list(
+        "version", flat=True).first()
+    return accepted is not None and accepted >= rules_version(room_id=room_id)
+
+
+def accept_rules(*, member_id: int, room_id: int, version: int) -> None:
+    """Record acceptance of exactly the version the member was shown."""
+    current = rules_version(room_id=room_id)
+    if version != current:
+        raise HearthError(ErrorCode.RULES_OUTDATED)
+    RulesAcceptance.objects.update_or_create(member_id=member_id, room_id=room_id,
+                                             defaults={"version": version})
+
+
+def rules_changed(*, room: Room | None) -> list[int]:
+    """Bump the version members must accept: one room's, or every room's for site rules.
+    Returns the room ids whose version moved (for the live `rules_changed` event)."""
+    with transaction.atomic():
+        rooms = Room.objects.all() if room is None else Room.objects.filter(pk=room.pk)
+        room_ids = list(rooms.values_list("pk", flat=True))
+        existing = set(RoomRulesVersion.objects.filter(room_id__in=room_ids)
+                       .values_list("room_id", flat=True))
+        RoomRulesVersion.objects.bulk_create(
+            [RoomRulesVersion(room_id=pk, version=1) for pk in room_ids if pk not in existing])
+        RoomRulesVersion.objects.filter(room_id__in=room_ids).update(version=F("version") + 1)
+        versions = dict(RoomRulesVersion.objects.filter(room_id__in=room_ids)
+                        .values_list("room_id", "version"))
+
+        def announce() -> None:
+            for room_id, version in versions.items():
+                tell_room_sync(room_id, {"type": "rules.changed", "version": version})
+
+        transaction.on_commit(announce)
+    return room_ids

@@ -1,0 +1,85 @@
+"""Sanctions in force, and the graduated ladder moderators are offered."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from chat.errors import ErrorCode, HearthError
+from moderation.models import Sanction, SanctionKind
+
+LADDER_LOOKBACK = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    kind: SanctionKind
+    duration: timedelta | None  # None: no end (ban) or nothing to end (warning)
+    label: str
+
+
+LADDER = (
+    LadderStep(SanctionKind.WARNING, None, "Warning"),
+    LadderStep(SanctionKind.TIMEOUT, timedelta(hours=1), "1 hour timeout"),
+    LadderStep(SanctionKind.TIMEOUT, timedelta(hours=24), "24 hour timeout"),
+    LadderStep(SanctionKind.BAN, None, "Ban"),
+)
+
+
+def active_posting_sanction(*, member_id: int, room_id: int) -> Sanction | None:
+    """A timeout or ban that stops this member posting in this room right now."""
+    now = timezone.now()
+    return (Sanction.objects
+            .filter(member_id=member_id, kind__in=[SanctionKind.TIMEOUT, SanctionKind.BAN],
+                    starts_at__lte=now)
+            .filter(Q(room_id=room_id) | Q(room__isnull=True))
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+            .order_by("ends_at").last())
+
+
+def ensure_may_post(*, member_id: int, room_id: int) -> None:
+    sanction = active_posting_sanction(member_id=member_id, room_id=room_id)
+    if sanction is None:
+        return
+    if sanction.kind == SanctionKind.BAN or sanction.ends_at is None:
+        raise HearthError(ErrorCode.BANNED)
+    seconds = max(1, math.ceil((sanction.ends_at - timezone.now()).total_seconds()))
+    raise SanctionRefusedError(ErrorCode.TIMED_OUT, retry_after=seconds)
+
+
+class SanctionRefusedError(HearthError):
+    def __init__(self, code: ErrorCode, *, retry_after: float) -> None:
+        super().__init__(code)
+        self.retry_after = retry_after
+
+
+def suggested_step(*, member_id: int) -> LadderStep:
+    """The next rung: one past the strongest sanction this member had in the last 90 days."""
+    since = timezone.now() - LADDER_LOOKBACK
+    history = list(Sanction.objects.filter(member_id=member_id, starts_at__gte=since))
+    rung = -1
+    for sanction in history:
+        for index, step in enumerate(LADDER):
+            same_kind = sanction.kind == step.kind
+            same_length = step.duration is None or (
+                sanction.ends_at is not None
+                and abs((sanction.ends_at - sanction.starts_at) - step.duration)
+                < timedelta(minutes=1))
+            if same_kind and same_length:
+                rung = max(rung, index)
+    return LADDER[min(rung + 1, len(LADDER) - 1)]
+
+
+def ensure_not_banned(*, member_id: int, room_slug: str) -> None:
+    """A banned member cannot enter the room (or any room, for a site ban)."""
+    now = timezone.now()
+    banned = (Sanction.objects
+              .filter(member_id=member_id, kind=SanctionKind.BAN, starts_at__lte=now)
+              .filter(Q(room__slug=room_slug) | Q(room__isnull=True))
+              .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).exists())
+    if banned:
+        raise HearthError(ErrorCode.BANNED)

@@ -1,0 +1,208 @@
+"""Word lists kept as data files, and matching them against a message's words.
+
+Data file format (``moderation/screening/data/*.txt``): ``#`` starts a comment; ``[name]``
+starts a section; every other non-blank line is one entry, written in lowercase, words
+separated by spaces. ``(a|b|)`` inside an entry lists alternatives (the empty one makes the
+group optional): ``(want|wanna) to die`` is two entries. Apostrophes are ignored
+("don't" = "dont").
+
+Entries match whole words of the normalised ``words`` view (see normalize.py), so "cunt" never
+matches inside "Scunthorpe". A word written with "1" for "l" ("1oser", normalised to "ioser")
+still matches, and so does a doubled letter that was elongated and collapsed ("killlll" is
+normalised to "kil" but also read as "kill").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+from moderation.screening.normalize import Tokens
+
+DATA_DIR: Final = Path(__file__).resolve().parent / "data"
+
+_ALTERNATIVES: Final = re.compile(r"\(([^()]*)\)")
+# Self-censored vowels ("f*ck", "b*tch") are matched by treating "*" as any vowel.
+_VOWELS: Final = "aeiouy"
+
+
+@cache
+def read_sections(name: str) -> dict[str, tuple[str, ...]]:
+    """Entries of ``data/<name>``, by section, alternatives expanded."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    path = DATA_DIR / name
+    for number, raw_line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw_line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip(), [])
+            continue
+        if current is None:
+            raise ValueError(f"{path}:{number}: entry before any [section]")
+        current.extend(expand_alternatives(line.casefold()))
+    return {section: tuple(dict.fromkeys(entries)) for section, entries in sections.items()}
+
+
+def expand_alternatives(entry: str) -> list[str]:
+    match = _ALTERNATIVES.search(entry)
+    if match is None:
+        return [" ".join(entry.replace("'", "").split())]
+    expanded: list[str] = []
+    for alternative in match.group(1).split("|"):
+        expanded.extend(expand_alternatives(
+            entry[:match.start()] + alternative + entry[match.end():]))
+    return expanded
+
+
+def word_set(entries: Iterable[str]) -> frozenset[str]:
+    """Single words, for membership tests on token keys (negations, cue words…)."""
+    return frozenset(word for entry in entries for word in entry.split())
+
+
+def _spelling_variants(word: str, *, plural: bool) -> set[str]:
+    """The ways a word can look after normalisation, where "1" is read as "i" for "l"."""
+    bases = {word}
+    if plural:
+        bases |= {word + "s", word + "es", word + "z"}
+    variants: set[str] = set()
+    for base in bases:
+        l_positions = [index for index, char in enumerate(base) if char == "l"]
+        for chosen in itertools.product("li", repeat=min(len(l_positions), 4)):
+            letters = list(base)
+            for index, char in zip(l_positions, chosen, strict=False):
+                letters[index] = char
+            variants.add("".join(letters))
+    return variants
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    section: str  # the data-file section the entry is in
+    entry: str  # the entry that matched, as written there (alternatives expanded)
+    first: int  # index of the first token
+    end: int  # index after the last token
+
+
+@dataclass(slots=True)
+class _FirstWord:
+    """What can start at one word: entries of that word alone, and longer entries by their
+    second word."""
+
+    alone: list[tuple[str, str]] = field(default_factory=list)  # (section, entry)
+    by_second: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
+
+
+class PhraseIndex:
+    """Finds the entries of several sections among a message's words, in one pass.
+
+    Entries are keyed by their first word, then their second, so each word of a message
+    costs one dictionary lookup, however long the lists are.
+    """
+
+    def __init__(self, sections: Mapping[str, Iterable[str]], *,
+                 plural: Collection[str] = ()) -> None:
+        self._first: dict[str, _FirstWord] = {}
+        self._single_by_length: dict[int, list[tuple[str, str, str]]] = {}
+        for section, entries in sections.items():
+            for entry in entries:
+                self._add(section, entry, plural=section in plural)
+
+    def _add(self, section: str, entry: str, *, plural: bool) -> None:
+        words = entry.split()
+        per_word = [_spelling_variants(word, plural=plural and index == len(words) - 1)
+                    for index, word in enumerate(words)]
+        for spelling in itertools.product(*per_word):
+            node = self._first.setdefault(spelling[0], _FirstWord())
+            if len(spelling) == 1:
+                node.alone.append((section, entry))
+                self._single_by_length.setdefault(len(spelling[0]), []).append(
+                    (spelling[0], section, entry))
+            else:
+                node.by_second.setdefault(spelling[1], []).append((spelling, section, entry))
+        joined = "".join(words)
+        if len(words) > 1 and len(joined) >= 6:
+            # The words run together is a common way round word filters ("pieceofshit").
+            self._first.setdefault(joined, _FirstWord()).alone.append((section, entry))
+
+    def find(self, tokens: Tokens) -> list[PhraseMatch]:
+        first_words = self._first
+        keys = tokens.keys
+        alternatives = tokens.alternatives
+        found: list[PhraseMatch] = []
+        for index, key in enumerate(keys):
+            node = first_words.get(key)
+            if node is not None:
+                self._collect(node, tokens, index, found)
+            elif "*" in key:
+                found.extend(self._find_starred(index, key))
+            for alternative in alternatives[index]:  # usually none
+                node = first_words.get(alternative)
+                if node is not None:
+                    self._collect(node, tokens, index, found)
+        return found
+
+    @staticmethod
+    def _collect(node: _FirstWord, tokens: Tokens, index: int,
+                 found: list[PhraseMatch]) -> None:
+        for section, entry in node.alone:
+            found.append(PhraseMatch(section=section, entry=entry, first=index, end=index + 1))
+        if not node.by_second or index + 1 == len(tokens.keys):
+            return
+        candidates = node.by_second.get(tokens.keys[index + 1])
+        if candidates is not None:
+            PhraseIndex._collect_longer(candidates, tokens, index, found)
+        for alternative in tokens.alternatives[index + 1]:  # usually none
+            candidates = node.by_second.get(alternative)
+            if candidates is not None:
+                PhraseIndex._collect_longer(candidates, tokens, index, found)
+
+    @staticmethod
+    def _collect_longer(candidates: list[tuple[tuple[str, ...], str, str]], tokens: Tokens,
+                        index: int, found: list[PhraseMatch]) -> None:
+        keys = tokens.keys
+        for words, section, entry in candidates:
+            end = index + len(words)
+            if end <= len(keys) and all(
+                    word == keys[position] or word in tokens.alternatives[position]
+                    for position, word in enumerate(words[2:], index + 2)):
+                found.append(PhraseMatch(section=section, entry=entry, first=index, end=end))
+
+    def has_word(self, key: str, *, section: str) -> bool:
+        """Whether ``key`` alone is an entry of ``section`` (in any spelling)."""
+        node = self._first.get(key)
+        return node is not None and any(hit == section for hit, _ in node.alone)
+
+    def _find_starred(self, index: int, key: str) -> list[PhraseMatch]:
+        if key[0] == "*" or key.count("*") * 2 > len(key):
+            return []  # "*****" or "f***" says too little to call it a particular word
+        for spelling, section, entry in self._single_by_length.get(len(key), ()):
+            if all(typed == wanted or (typed == "*" and wanted in _VOWELS)
+                   for typed, wanted in zip(key, spelling, strict=True)):
+                return [PhraseMatch(section=section, entry=entry, first=index, end=index + 1)]
+        return []
+
+
+def by_section(matches: Iterable[PhraseMatch]) -> dict[str, list[PhraseMatch]]:
+    grouped: dict[str, list[PhraseMatch]] = {}
+    for match in matches:
+        grouped.setdefault(match.section, []).append(match)
+    return grouped
+
+
+def preceding_keys(keys: Sequence[str], boundaries: Sequence[bool], *, before: int,
+                   limit: int) -> list[str]:
+    """Up to ``limit`` token keys before token ``before``, nearest first, stopping at a
+    clause boundary (``boundaries[i]`` is True when punctuation separates token i-1 from i)."""
+    found: list[str] = []
+    index = before
+    while index > 0 and len(found) < limit and not boundaries[index]:
+        index -= 1
+        found.append(keys[index])
+    return found

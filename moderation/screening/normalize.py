@@ -1,0 +1,289 @@
+"""Text normalisation for matching, with a map back to the original text.
+
+Detectors match on normalised text so that "idiot" in fullwidth letters, in Cyrillic
+look-alikes, with a zero-width space inside, as "1d10t" or as "idiiiiot" all read "idiot";
+but what they report must be a span of the text the member wrote, so the caller can mask
+exactly that. Every view therefore carries, for each of its characters, the span of original
+characters it came from.
+
+Two views, because contact details and words need different treatment:
+
+* ``folded``: NFKC, casefolded, look-alike letters mapped to Latin, accents stripped from
+  Latin letters, invisible characters removed. Digits stay digits, so phone numbers, e-mail
+  addresses and URLs can be found here.
+* ``words``: ``folded`` plus leetspeak inside words ("k1ll" -> "kill", "b@stard") and letter
+  elongation collapsed ("stuuuupid" -> "stupid"). Word lists are matched here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+
+def _read_confusables() -> dict[str, str]:
+    """data/confusables.txt: "<from> <to>" as hexadecimal code points, one pair a line."""
+    table: dict[str, str] = {}
+    path = Path(__file__).resolve().parent / "data" / "confusables.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            source, target = fields
+            table[chr(int(source, 16))] = chr(int(target, 16))
+    return table
+
+
+# Look-alikes that NFKC leaves alone: Cyrillic and Greek letters, small capitals, curly
+# apostrophes.
+CONFUSABLES: Final = _read_confusables()
+
+# Default-ignorable characters that are not category Cf but are used to hide words.
+_INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+
+# Leetspeak, applied only inside a word that also has a letter, so "2 years" and "£45" stay.
+# "1" and "!" become "i"; word lists treat i and l as the same letter (see lexicon.py).
+_LEET: Final = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                              "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
+# A word with a leet character next to a letter; "!" counts only before a letter, so "wow!"
+# is left alone.
+_LEET_WORD: Final = re.compile(
+    r"[a-z0-9@$!|]*(?:[a-z][0-9@$|]|[0-9@$!|][a-z])[a-z0-9@$!|]*")
+# One scan to tell whether the words view differs from the folded one at all.
+_LEET_OR_ELONGATION: Final = re.compile(r"[a-z][0-9@$|]|[0-9@$!|][a-z]|([a-z])\1\1")
+# A run of three or more of the same letter is elongation; two is ordinary spelling.
+_ELONGATION: Final = re.compile(r"([a-z])\1{2,}")
+_NON_ASCII_RUN: Final = re.compile(r"[^\x00-\x7f]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TextView:
+    """A normalised string and where each of its characters came from in the original."""
+
+    text: str
+    # starts[i]/ends[i]: the original span of text[i]; None when the view is position-for-
+    # position identical to the original (the common, all-ASCII case, kept allocation-free).
+    starts: Sequence[int] | None = None
+    ends: Sequence[int] | None = None
+    # Positions in ``text`` of letters that stand for a collapsed run ("stuuuupid" -> the "u"
+    # of "stupid"): the writer may have elongated a doubled letter ("killllll").
+    elongated: tuple[int, ...] = ()
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of this view to the span of the original text it was made from."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        if start >= end:  # an empty span: anchor it where it would start
+            anchor = self.starts[start] if start < len(self.starts) else (
+                self.ends[-1] if self.ends else 0)
+            return anchor, anchor
+        return self.starts[start], self.ends[end - 1]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The words of the ``words`` view, as lookup keys.
+
+    A key is the word without apostrophes ("you're" -> "youre"), so word lists need not
+    spell every apostrophe variant. ``clause_start[i]`` is True when token i opens a clause:
+    it is the first token, or punctuation stands between it and the token before.
+    ``alternatives[i]`` holds other readings of an elongated word: "killllll" is normalised to
+    "kil", which may have been "kill"; most words have none. ``spans`` (in the words view)
+    are worked out only when a detector asks, which is when it has found something.
+    """
+
+    keys: tuple[str, ...]
+    clause_start: tuple[bool, ...]
+    alternatives: tuple[tuple[str, ...], ...]
+    text: str = field(repr=False)
+
+    @cached_property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        return tuple(match.span() for match in _TOKEN.finditer(self.text)
+                     if _token_key(match.group()))
+
+    @cached_property
+    def key_set(self) -> frozenset[str]:
+        """The keys as a set, for the cheap "could this list match at all?" checks."""
+        return frozenset(self.keys)
+
+
+_TOKEN: Final = re.compile(r"[\w*']+")
+# Quotation marks are not breaks: in `he said "you're worthless"` the "said" matters.
+_CLAUSE_BREAK: Final = re.compile(r"[.,;:!?()\[\]\n]|\s-\s")
+
+
+def _token_key(word: str) -> str:
+    return word.replace("'", "").strip("*")
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    original: str
+    folded: TextView
+    words: TextView
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        # Built on first use and shared by every detector that matches words. On the hot
+        # path, so: one findall per clause, and spans only on demand.
+        text = self.words.text
+        needs_cleaning = "'" in text or "*" in text
+        keys: list[str] = []
+        clause_start: list[bool] = []
+        for clause in _CLAUSE_BREAK.split(text):
+            words = _TOKEN.findall(clause)
+            if needs_cleaning:
+                words = [key for key in map(_token_key, words) if key]
+            if words:
+                clause_start.append(True)
+                clause_start.extend([False] * (len(words) - 1))
+                keys.extend(words)
+        elongated = self.words.elongated
+        if elongated:
+            alternatives = tuple(_doubled_readings(match.group(), match.start(), elongated)
+                                 for match in _TOKEN.finditer(text)
+                                 if _token_key(match.group()))
+        else:
+            alternatives = ((),) * len(keys)
+        return Tokens(keys=tuple(keys), clause_start=tuple(clause_start),
+                      alternatives=alternatives, text=text)
+
+
+_MAX_ELONGATIONS_PER_WORD: Final = 3
+
+
+def _doubled_readings(word: str, start: int, elongated: tuple[int, ...]) -> tuple[str, ...]:
+    """"kil" from "kiiilllll" may be "kil", "kill", "kiil" or "kiill"."""
+    positions = [position - start for position in elongated
+                 if start <= position < start + len(word)][:_MAX_ELONGATIONS_PER_WORD]
+    if not positions:
+        return ()
+    readings: set[str] = set()
+    for doubled in itertools.product((False, True), repeat=len(positions)):
+        letters = list(word)
+        for position, double in zip(positions, doubled, strict=True):
+            if double:
+                letters[position] *= 2
+        readings.add(_token_key("".join(letters)))
+    readings.discard(_token_key(word))
+    return tuple(sorted(readings))
+
+
+def normalize_text(text: str) -> NormalizedText:
+    folded = _fold(text)
+    return NormalizedText(original=text, folded=folded, words=_to_words_view(folded))
+
+
+def fold_text(text: str) -> str:
+    """Just the ``folded`` string, for comparing texts without matching words in them."""
+    return _fold(text).text
+
+
+_fold_cache: dict[str, str] = {}
+
+
+def _fold_char(char: str) -> str:
+    """NFKC + casefold + look-alikes + accent stripping for one non-ASCII character."""
+    cached = _fold_cache.get(char)
+    if cached is not None:
+        return cached
+    if unicodedata.category(char) == "Cf" or char in _INVISIBLE_EXTRA or (
+            "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"):
+        folded = ""
+    else:
+        pieces = []
+        for piece in unicodedata.normalize("NFKC", char).casefold():
+            piece = CONFUSABLES.get(piece, piece)
+            decomposed = unicodedata.normalize("NFD", piece)
+            # "é" -> "e", but only for Latin letters: in other scripts combining marks are
+            # part of the spelling (Devanagari vowel signs, for instance).
+            if len(decomposed) > 1 and decomposed[0].isascii():
+                piece = decomposed[0]
+            pieces.append(piece)
+        folded = "".join(pieces)
+    if len(_fold_cache) < 10_000:  # the cache is per process; bound it against odd input
+        _fold_cache[char] = folded
+    return folded
+
+
+def _fold(text: str) -> TextView:
+    if text.isascii():
+        return TextView(text=text.lower())
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for run in _NON_ASCII_RUN.finditer(text):
+        run_start, run_end = run.span()
+        if position < run_start:  # the ASCII stretch before this run maps one to one
+            out.append(text[position:run_start].lower())
+            starts.extend(range(position, run_start))
+            ends.extend(range(position + 1, run_start + 1))
+        for index in range(run_start, run_end):
+            char = text[index]
+            previous = out[-1][-1:] if out else ""
+            if unicodedata.combining(char) and previous.isascii() and previous.isalpha():
+                # A combining mark after a Latin letter (decomposed input, or "zalgo" text):
+                # drop it, and let the letter's span cover it.
+                ends[-1] = index + 1
+                continue
+            folded = _fold_char(char)
+            if folded:
+                out.append(folded)
+                starts.extend([index] * len(folded))
+                ends.extend([index + 1] * len(folded))
+        position = run_end
+    if position < len(text):
+        out.append(text[position:].lower())
+        starts.extend(range(position, len(text)))
+        ends.extend(range(position + 1, len(text) + 1))
+    return TextView(text="".join(out), starts=starts, ends=ends)
+
+
+def _leet_word(match: re.Match[str]) -> str:
+    word = match.group()
+    # "@name" is a mention and "wow!!" is punctuation: only translate what sits inside
+    # the word, keeping a leading "@" and trailing "!"/"|" as they are.
+    core_start = 1 if word.startswith("@") else 0
+    core_end = len(word.rstrip("!|"))
+    if core_end <= core_start:
+        return word
+    return word[:core_start] + word[core_start:core_end].translate(_LEET) + word[core_end:]
+
+
+def _to_words_view(folded: TextView) -> TextView:
+    text = folded.text
+    if _LEET_OR_ELONGATION.search(text) is None:
+        return folded  # most messages
+    text = _LEET_WORD.sub(_leet_word, text)  # same length: positions are unchanged
+    if not _ELONGATION.search(text):
+        return TextView(text=text, starts=folded.starts, ends=folded.ends)
+
+    length = len(folded.text)
+    old_starts = folded.starts if folded.starts is not None else range(length)
+    old_ends = folded.ends if folded.ends is not None else range(1, length + 1)
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    elongated: list[int] = []
+    position = 0
+    for run in _ELONGATION.finditer(text):
+        run_start, run_end = run.span()
+        pieces.append(text[position:run_start])
+        starts.extend(old_starts[position:run_start])
+        ends.extend(old_ends[position:run_start])
+        elongated.append(len(starts))
+        pieces.append(run.group(1))
+        starts.append(old_starts[run_start])  # the single letter stands for the whole run
+        ends.append(old_ends[run_end - 1])
+        position = run_end
+    pieces.append(text[position:])
+    starts.extend(old_starts[position:])
+    ends.extend(old_ends[position:])
+    return TextView(text="".join(pieces), starts=starts, ends=ends, elongated=tuple(elongated))

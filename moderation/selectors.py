@@ -1,0 +1,57 @@
+"""Moderation reads: the review queue with its context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.models import Message, MessageStatus
+from moderation.models import Report, ReviewItem, ReviewState
+from moderation.sanctions import suggested_step
+
+CONTEXT_BEFORE = 3
+CONTEXT_AFTER = 2
+QUEUE_LIMIT = 200
+
+
+def open_queue(*, room_slug: str | None = None, limit: int = QUEUE_LIMIT) -> list[ReviewItem]:
+    items = (ReviewItem.objects.filter(state=ReviewState.OPEN)
+             .select_related("message", "message__author", "message__room")
+             .order_by("-urgency", "opened_at"))
+    if room_slug:
+        items = items.filter(message__room__slug=room_slug)
+    return list(items[:limit])
+
+
+def _context(message: Message) -> list[dict[str, Any]]:
+    around = (Message.objects.filter(room_id=message.room_id,
+                                     seq__gte=message.seq - CONTEXT_BEFORE,
+                                     seq__lte=message.seq + CONTEXT_AFTER)
+              .select_related("author").order_by("seq"))
+    return [{"seq": m.seq, "handle": m.author.handle, "role": m.author.role, "html": m.html,
+             "status": m.status, "is_subject": m.pk == message.pk} for m in around]
+
+
+def queue_item_frame(item: ReviewItem) -> dict[str, Any]:
+    message = item.message
+    reasons = list(Report.objects.filter(message=message).values_list("reason", flat=True))
+    step = suggested_step(member_id=message.author_id)
+    rules = sorted({s["rule"] for s in item.signals})
+    return {
+        "id": item.pk,
+        "urgency": item.urgency,
+        "opened_at": item.opened_at.isoformat(),
+        "room": {"slug": message.room.slug, "title": message.room.title},
+        "message": {"seq": message.seq, "html": message.html, "status": message.status,
+                    "held": message.status == MessageStatus.HELD,
+                    "sent_at": message.created_at.isoformat()},
+        "author": {"id": message.author_id, "handle": message.author.handle,
+                   "role": message.author.role},
+        "signals": item.signals,
+        "rules": rules,
+        "report_count": item.report_count,
+        "report_reasons": sorted(set(reasons)),
+        "context": _context(message),
+        "suggested": {"kind": step.kind.value, "label": step.label,
+                      "duration_minutes": int(step.duration.total_seconds() // 60)
+                      if step.duration else None},
+    }

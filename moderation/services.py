@@ -1,0 +1,355 @@
+"""Moderation writes: screening a message, reports, mutes and every moderator action.
+
+Each moderator action checks the role, changes the database in one transaction, writes
+exactly one audit row, and schedules the live events (hide from every screen, a notice to
+the member, the queue update) for after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.errors import ErrorCode, HearthError
+from chat.events import broadcast_to_room_sync, staff_broadcast_sync, tell_member_sockets_sync
+from chat.models import Member, Message, MessageStatus
+from moderation import notices
+from moderation.models import (
+    AuditAction,
+    AuditEntry,
+    Mute,
+    Report,
+    ReportReason,
+    ReviewItem,
+    ReviewState,
+    Sanction,
+    SanctionKind,
+    ScreeningAction,
+    ScreeningPolicy,
+)
+from moderation.permissions import require_moderator
+from moderation.policy import PolicyActions, Verdict, decide, urgency_of
+from moderation.rules import has_accepted
+from moderation.sanctions import ensure_may_post
+from moderation.screening import screen_message
+from moderation.screening.types import ScreeningContext, Severity
+
+logger = logging.getLogger(__name__)
+
+NOTE_MAX_CHARS = 500
+MAX_TIMEOUT = timedelta(days=30)
+
+
+# --- before a message is stored --------------------------------------------------------------
+
+def policy_actions(*, room_id: int) -> PolicyActions:
+    policy = (ScreeningPolicy.objects.filter(room_id=room_id).first()
+              or ScreeningPolicy.objects.filter(room__isnull=True).first())
+    if policy is None:
+        return PolicyActions()
+    return PolicyActions(contact=policy.contact, harassment=policy.harassment,
+                         spam=policy.spam, crisis=policy.crisis)
+
+
+def ensure_may_post_here(*, member_id: int, room_id: int) -> None:
+    """Rules accepted and no timeout or ban in force; raises the matching error."""
+    if not has_accepted(member_id=member_id, room_id=room_id):
+        raise HearthError(ErrorCode.RULES_NOT_ACCEPTED)
+    ensure_may_post(member_id=member_id, room_id=room_id)
+
+
+def screen(*, text: str, room_id: int, recent_bodies: tuple[str, ...] = ()) -> Verdict:
+    """The one function chat calls: every detector, then this room's policy."""
+    signals = screen_message(text=text, context=ScreeningContext(recent_bodies=recent_bodies))
+    return decide(text=text, signals=signals, actions=policy_actions(room_id=room_id))
+
+
+def status_for(verdict: Verdict) -> str:
+    return MessageStatus.HELD if verdict.action == ScreeningAction.HOLD else MessageStatus.VISIBLE
+
+
+def needs_review(verdict: Verdict) -> bool:
+    """Held messages, crisis signals and severe signals go to the moderators' queue."""
+    return verdict.action == ScreeningAction.HOLD or any(
+        s.detector == "crisis" or s.severity >= Severity.CRITICAL for s in verdict.signals)
+
+
+def open_review_for_screening(*, message: Message, verdict: Verdict) -> ReviewItem:
+    """Called inside the transaction that stores the message."""
+    return ReviewItem.objects.create(
+        message=message, urgency=urgency_of(verdict.signals, 0),
+        signals=[{"detector": s.detector, "kind": s.kind, "rule": s.rule,
+                  "severity": int(s.severity)} for s in verdict.signals])
+
+
+# --- members: reports and mutes ---------------------------------------------------------------
+
+def visible_message_for(*, viewer: Member, room_id: int, seq: int) -> Message:
+    message = (Message.objects.select_related("author", "room")
+               .filter(room_id=room_id, seq=seq).first())
+    if message is None or (message.status != MessageStatus.VISIBLE
+                           and message.author_id != viewer.pk):
+        raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
+    return message
+
+
+@dataclass(frozen=True)
+class ReportReceipt:
+    report_id: int
+    seq: int
+
+
+def report_message(*, reporter: Member, room_id: int, seq: int, reason: str,
+                   note: str) -> ReportReceipt:
+    if reason not in ReportReason.values:
+        raise HearthError(ErrorCode.INVALID_FIELD,
+                          f"reason must be one of: {', '.join(ReportReason.values)}")
+    if len(note) > NOTE_MAX_CHARS:
+        raise HearthError(ErrorCode.NOTE_TOO_LONG)
+    message = visible_message_for(viewer=reporter, room_id=room_id, seq=seq)
+    if message.author_id == reporter.pk:
+        raise HearthError(ErrorCode.CANNOT_REPORT_SELF)
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(message=message, reporter=reporter, reason=reason,
+                                           note=note.strip())
+            item, _created = ReviewItem.objects.select_for_update().get_or_create(
+                message=message)
+            item.report_count = Report.objects.filter(message=message).count()
+            if item.state == ReviewState.RESOLVED:
+                item.state, item.resolved_at, item.resolution = ReviewState.OPEN, None, ""
+            worried = reason == ReportReason.WORRIED
+            base = urgency_of(_signals_of(item), item.report_count)
+            item.urgency = base + (100 if worried else 0)
+            item.save()
+            transaction.on_commit(lambda: _push_queue_item(item.pk))
+    except IntegrityError:
+        raise HearthError(ErrorCode.ALREADY_REPORTED) from None
+    return ReportReceipt(report_id=report.pk, seq=seq)
+
+
+def _signals_of(item: ReviewItem) -> tuple[Any, ...]:
+    from moderation.screening.types import Signal
+
+    return tuple(Signal(detector=s["detector"], kind=s["kind"], rule=s["rule"],
+                        severity=Severity(s["severity"])) for s in item.signals)
+
+
+def mute_member(*, member: Member, handle: str) -> Member:
+    target = Member.objects.filter(handle_key=handle.lower()).first()
+    if target is None:
+        raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
+    if target.pk == member.pk:
+        raise HearthError(ErrorCode.INVALID_FIELD, "You can't mute yourself.")
+    Mute.objects.get_or_create(member=member, muted=target)
+    return target
+
+
+def unmute_member(*, member: Member, handle: str) -> None:
+    Mute.objects.filter(member=member, muted__handle_key=handle.lower()).delete()
+
+
+def muted_member_ids(*, member_id: int) -> set[int]:
+    return set(Mute.objects.filter(member_id=member_id).values_list("muted_id", flat=True))
+
+
+# --- moderators -------------------------------------------------------------------------------
+
+def _audit(*, actor: Member, action: AuditAction, target: Member | None = None,
+           message: Message | None = None, room_slug: str = "", rule: str = "",
+           reason: str = "") -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor_id_ref=actor.pk, actor_handle=actor.handle, action=action,
+        target_member_id_ref=target.pk if target else None,
+        target_handle=target.handle if target else "",
+        message_id_ref=message.pk if message else None,
+        room_slug=room_slug or (message.room.slug if message else ""), rule=rule,
+        reason=reason[:NOTE_MAX_CHARS])
+
+
+def _open_item(item_id: int) -> ReviewItem:
+    item = (ReviewItem.objects.select_for_update()
+            .select_related("message", "message__author", "message__room")
+            .filter(pk=item_id).first())
+    if item is None:
+        raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
+    if item.state == ReviewState.RESOLVED:
+        raise HearthError(ErrorCode.ALREADY_RESOLVED)
+    return item
+
+
+def _resolve(item: ReviewItem, resolution: str) -> None:
+    item.state, item.resolution, item.resolved_at = (ReviewState.RESOLVED, resolution,
+                                                     timezone.now())
+    item.save(update_fields=["state", "resolution", "resolved_at"])
+
+
+def _check_reason(reason: str) -> str:
+    if len(reason) > NOTE_MAX_CHARS:
+        raise HearthError(ErrorCode.NOTE_TOO_LONG)
+    return reason.strip()
+
+
+def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> Message:
+    require_moderator(moderator)
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        item = _open_item(item_id)
+        message = item.message
+        was_hidden_from_room = message.status != MessageStatus.VISIBLE
+        message.status = MessageStatus.VISIBLE
+        message.save(update_fields=["status"])
+        _resolve(item, "restored")
+        _audit(actor=moderator, action=AuditAction.RESTORE, target=message.author,
+               message=message, rule=rule, reason=reason)
+
+        def announce() -> None:
+            if was_hidden_from_room:
+                from chat.selectors import frame_for_message
+
+                broadcast_to_room_sync(message.room_id, frame_for_message(message))
+            tell_member_sockets_sync(message.author_id, notices.event(
+                notices.restored(message=message)))
+            _push_queue_removed(item.pk)
+
+        transaction.on_commit(announce)
+    return message
+
+
+def hide_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> Message:
+    require_moderator(moderator)
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        item = _open_item(item_id)
+        message = item.message
+        message.status = MessageStatus.HIDDEN
+        message.save(update_fields=["status"])
+        _resolve(item, "hidden")
+        _audit(actor=moderator, action=AuditAction.HIDE, target=message.author,
+               message=message, rule=rule, reason=reason)
+
+        def announce() -> None:
+            broadcast_to_room_sync(message.room_id, {
+                "type": "message_removed", "room": message.room.slug, "seqs": [message.seq],
+                "reason": "hidden"})
+            tell_member_sockets_sync(message.author_id, notices.event(
+                notices.hidden(message=message, rule=rule)))
+            _push_queue_removed(item.pk)
+
+        transaction.on_commit(announce)
+    return message
+
+
+def dismiss_item(*, moderator: Member, item_id: int, reason: str) -> None:
+    require_moderator(moderator)
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        item = _open_item(item_id)
+        message = item.message
+        if message.status == MessageStatus.HELD:
+            # Dismissing a held message means it was fine: it goes out to the room.
+            message.status = MessageStatus.VISIBLE
+            message.save(update_fields=["status"])
+        _resolve(item, "dismissed")
+        _audit(actor=moderator, action=AuditAction.DISMISS, target=message.author,
+               message=message, reason=reason)
+        released = message.status == MessageStatus.VISIBLE
+
+        def announce() -> None:
+            if released:
+                from chat.selectors import frame_for_message
+
+                broadcast_to_room_sync(message.room_id, frame_for_message(message))
+            _push_queue_removed(item.pk)
+
+        transaction.on_commit(announce)
+
+
+SANCTION_AUDIT = {SanctionKind.WARNING: AuditAction.WARN, SanctionKind.TIMEOUT: AuditAction.TIMEOUT,
+                  SanctionKind.BAN: AuditAction.BAN}
+
+
+def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, rule: str,
+                    reason: str, room_id: int | None, duration: timedelta | None = None,
+                    item_id: int | None = None) -> Sanction:
+    """Warn, time out or ban. Timeouts end by themselves; a ban lasts until lifted.
+
+    Never called by screening: no automatic sanction exists, least of all for distress.
+    """
+    require_moderator(moderator)
+    reason = _check_reason(reason)
+    if not rule:
+        raise HearthError(ErrorCode.MISSING_FIELD, "Every sanction cites a ground rule.")
+    if kind == SanctionKind.TIMEOUT and (duration is None or not
+                                         timedelta(0) < duration <= MAX_TIMEOUT):
+        raise HearthError(ErrorCode.INVALID_FIELD,
+                          "A timeout needs a duration between 1 minute and 30 days.")
+    with transaction.atomic():
+        target = Member.objects.select_for_update().filter(pk=member_id).first()
+        if target is None:
+            raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
+        if target.is_staff_member:
+            raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
+        now = timezone.now()
+        sanction = Sanction.objects.create(
+            member=target, room_id=room_id, kind=kind, rule=rule, reason=reason,
+            issued_by=moderator, starts_at=now,
+            ends_at=now + duration if kind == SanctionKind.TIMEOUT and duration else (
+                now if kind == SanctionKind.WARNING else None))
+        item = _open_item(item_id) if item_id is not None else None
+        if item is not None:
+            _resolve(item, kind)
+        _audit(actor=moderator, action=SANCTION_AUDIT[kind], target=target,
+               message=item.message if item else None, rule=rule, reason=reason)
+
+        def announce() -> None:
+            tell_member_sockets_sync(target.pk, notices.event(
+                notices.sanctioned(sanction=sanction)))
+            if item is not None:
+                _push_queue_removed(item.pk)
+
+        transaction.on_commit(announce)
+    return sanction
+
+
+def read_member_history(*, moderator: Member, member_id: int,
+                        limit: int = 50) -> tuple[Member, list[Message]]:
+    """A member's recent messages, for a moderator; every read is audited."""
+    require_moderator(moderator)
+    target = Member.objects.filter(pk=member_id).first()
+    if target is None:
+        raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
+    messages = list(Message.objects.filter(author=target).select_related("room")
+                    .order_by("-created_at")[:limit])
+    _audit(actor=moderator, action=AuditAction.READ_HISTORY, target=target)
+    return target, messages
+
+
+# --- live queue -------------------------------------------------------------------------------
+
+def _push_queue_item(item_id: int) -> None:
+    from moderation.selectors import queue_item_frame
+
+    item = ReviewItem.objects.filter(pk=item_id).select_related(
+        "message", "message__author", "message__room").first()
+    if item is not None and item.state == ReviewState.OPEN:
+        staff_broadcast_sync({"type": "queue_item", "item": queue_item_frame(item)})
+
+
+def _push_queue_removed(item_id: int) -> None:
+    staff_broadcast_sync({"type": "queue_item_removed", "item_id": item_id})
+
+
+def push_new_review_item(item_id: int) -> None:
+    """Public for chat: after a held or flagged message commits."""
+    _push_queue_item(item_id)
+
+
+def log_blocked(verdict: Verdict) -> None:
+    # The code and rule only: never the text.
+    logger.info("message blocked", extra={"rule": verdict.rule})

@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     NOTE_TOO_LONG = "note_too_long"
     MEMBER_NOT_FOUND = "member_not_found"
     ALREADY_RESOLVED = "already_resolved"
+    APPEAL_PENDING = "appeal_pending"
     # Handle changes (the "You" page).
     HANDLE_TOO_SHORT = "handle_too_short"
     HANDLE_TOO_LONG = "handle_too_long"
@@ -97,6 +98,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOTE_TOO_LONG: "That note is too long (at most 500 characters).",
     ErrorCode.MEMBER_NOT_FOUND: "That member isn't here any more.",
     ErrorCode.ALREADY_RESOLVED: "Someone has already dealt with this.",
+    ErrorCode.APPEAL_PENDING: "You've already asked for this to be looked at again. A "
+                              "moderator will get back to you.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side. Your message was not lost; "
                               "please try again.",
     ErrorCode.HANDLE_TOO_SHORT: "A handle needs at least 3 characters.",

@@ -10,3 +10,15 @@ class HandleForm(forms.Form):
     # rule); the form's max_length only bounds what we read.
     handle = forms.CharField(max_length=HANDLE_MAX_CHARS * 4, strip=True,
                              label="New handle")
+
+
+class AppealForm(forms.Form):
+    text = forms.CharField(max_length=1000, strip=True, label="Why should we look again?")
+    sanction_id = forms.IntegerField(required=False, min_value=1)
+    message_id = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if bool(data.get("sanction_id")) == bool(data.get("message_id")):
+            raise forms.ValidationError("An appeal is about one sanction or one message.")
+        return data

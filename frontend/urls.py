@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("me/", views.me, name="me"),
     path("me/forget/", views.forget_me, name="forget-me"),
+    path("me/appeal/", views.appeal, name="appeal"),
     path("goodbye/", views.goodbye, name="goodbye"),
     path("moderation/", views.moderation_dashboard, name="moderation"),
     path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),

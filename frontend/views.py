@@ -13,8 +13,10 @@ from chat.errors import HearthError
 from chat.identity import current_member, ensure_member
 from chat.limits import chat_limits
 from chat.services import change_handle, forget_member
-from frontend.forms import HandleForm
+from frontend.forms import AppealForm, HandleForm
 from moderation.permissions import can_moderate
+from moderation.selectors import decisions_for_member
+from moderation.services import appeal_decision
 from rooms.models import Audience, FocusArea, Room
 from rooms.selectors import directory as directory_rooms
 
@@ -72,7 +74,27 @@ def me(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"You're now {member.handle}.")
             return HttpResponseRedirect(reverse("frontend:me"))
     status = 400 if request.method == "POST" else 200
-    return render(request, "frontend/me.html", {"form": form, "member": member}, status=status)
+    return render(request, "frontend/me.html", {
+        "form": form, "member": member,
+        "decisions": decisions_for_member(member_id=member.pk)}, status=status)
+
+
+@require_POST
+def appeal(request: HttpRequest) -> HttpResponse:
+    member = ensure_member(request)
+    form = AppealForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please tell us in a few words why (at most 1,000 characters).")
+        return HttpResponseRedirect(reverse("frontend:me") + "#appeals")
+    try:
+        appeal_decision(member=member, text=form.cleaned_data["text"],
+                        sanction_id=form.cleaned_data["sanction_id"],
+                        message_id=form.cleaned_data["message_id"])
+    except HearthError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, "Thank you. A moderator will look at it again.")
+    return HttpResponseRedirect(reverse("frontend:me") + "#appeals")
 
 
 @require_POST

@@ -135,6 +135,8 @@ class ReviewItem(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=20, blank=True)
+    # The member's own words when they asked for a decision to be looked at again.
+    appeal_note = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "-urgency", "opened_at"])]
@@ -159,6 +161,9 @@ class Sanction(models.Model):
     reason = models.CharField(max_length=500)
     issued_by = models.ForeignKey("chat.Member", null=True, on_delete=models.SET_NULL,
                                   related_name="sanctions_issued")
+    # The message that led to it, when it was issued from the review queue (for appeals).
+    message = models.ForeignKey("chat.Message", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     starts_at = models.DateTimeField()
     # Empty: does not end by itself (a ban); warnings end when issued.
     ends_at = models.DateTimeField(null=True, blank=True)

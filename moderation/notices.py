@@ -10,8 +10,8 @@ from moderation.models import Sanction, SanctionKind
 from moderation.rules import rule_title
 from moderation.screening.types import Signal
 
-APPEAL_TEXT = ("If you think this wasn't fair, you can ask a moderator to look again: "
-               "reply to this notice from the Appeals link on your You page.")
+APPEAL_TEXT = ("If you think this wasn't fair, you can ask a moderator to look at it again "
+               "from your You page.")
 APPEAL_URL = "/me/#appeals"
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from chat.models import Message, MessageStatus
-from moderation.models import Report, ReviewItem, ReviewState
-from moderation.sanctions import suggested_step
+from moderation.models import Report, ReviewItem, ReviewState, Sanction
+from moderation.sanctions import LADDER_LOOKBACK, suggested_step
 
 CONTEXT_BEFORE = 3
 CONTEXT_AFTER = 2
@@ -49,9 +51,21 @@ def queue_item_frame(item: ReviewItem) -> dict[str, Any]:
         "signals": item.signals,
         "rules": rules,
         "report_count": item.report_count,
+        "appeal": item.appeal_note,
         "report_reasons": sorted(set(reasons)),
         "context": _context(message),
         "suggested": {"kind": step.kind.value, "label": step.label,
                       "duration_minutes": int(step.duration.total_seconds() // 60)
                       if step.duration else None},
+    }
+
+
+def decisions_for_member(*, member_id: int) -> dict[str, list[Any]]:
+    """What a member can ask to have looked at again: recent sanctions and hidden messages."""
+    since = timezone.now() - LADDER_LOOKBACK
+    return {
+        "sanctions": list(Sanction.objects.filter(member_id=member_id, starts_at__gte=since)
+                          .select_related("room", "message").order_by("-starts_at")),
+        "hidden": list(Message.objects.filter(author_id=member_id, status=MessageStatus.HIDDEN)
+                       .select_related("room").order_by("-created_at")[:20]),
     }

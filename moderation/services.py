@@ -296,12 +296,12 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         if target.is_staff_member:
             raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
         now = timezone.now()
+        item = _open_item(item_id) if item_id is not None else None
         sanction = Sanction.objects.create(
             member=target, room_id=room_id, kind=kind, rule=rule, reason=reason,
-            issued_by=moderator, starts_at=now,
+            issued_by=moderator, starts_at=now, message=item.message if item else None,
             ends_at=now + duration if kind == SanctionKind.TIMEOUT and duration else (
                 now if kind == SanctionKind.WARNING else None))
-        item = _open_item(item_id) if item_id is not None else None
         if item is not None:
             _resolve(item, kind)
         _audit(actor=moderator, action=SANCTION_AUDIT[kind], target=target,
@@ -328,6 +328,41 @@ def read_member_history(*, moderator: Member, member_id: int,
                     .order_by("-created_at")[:limit])
     _audit(actor=moderator, action=AuditAction.READ_HISTORY, target=target)
     return target, messages
+
+
+# --- appeals ----------------------------------------------------------------------------------
+
+APPEAL_MAX_CHARS = 1000
+
+
+def appeal_decision(*, member: Member, text: str, sanction_id: int | None = None,
+                    message_id: int | None = None) -> ReviewItem:
+    """A member asks for a sanction or a hidden message to be looked at again: the message
+    goes back into the moderators' queue with the member's words."""
+    text = text.strip()
+    if not text:
+        raise HearthError(ErrorCode.EMPTY_BODY, "Please tell us in a few words why.")
+    if len(text) > APPEAL_MAX_CHARS:
+        raise HearthError(ErrorCode.NOTE_TOO_LONG,
+                          f"Please keep it to {APPEAL_MAX_CHARS} characters.")
+    message: Message | None = None
+    if sanction_id is not None:
+        sanction = Sanction.objects.filter(pk=sanction_id, member=member).first()
+        message = sanction.message if sanction else None
+    elif message_id is not None:
+        message = Message.objects.filter(pk=message_id, author=member,
+                                         status=MessageStatus.HIDDEN).first()
+    if message is None:
+        raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
+    with transaction.atomic():
+        item, _created = ReviewItem.objects.select_for_update().get_or_create(message=message)
+        if item.state == ReviewState.OPEN and item.appeal_note:
+            raise HearthError(ErrorCode.APPEAL_PENDING)
+        item.state, item.resolved_at, item.resolution = ReviewState.OPEN, None, ""
+        item.appeal_note = text
+        item.save()
+        transaction.on_commit(lambda: _push_queue_item(item.pk))
+    return item
 
 
 # --- live queue -------------------------------------------------------------------------------

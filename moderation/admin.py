@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from moderation.models import AuditEntry, GroundRule, Sanction, ScreeningPolicy
+from moderation.models import AuditEntry, GroundRule, Helpline, Sanction, ScreeningPolicy
 from moderation.rules import rules_changed
 
 
@@ -67,3 +67,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class SanctionAdmin(ReadOnlyAdmin):
     list_display = ("member", "kind", "room", "rule", "starts_at", "ends_at")
     list_filter = ("kind",)
+
+
+@admin.register(Helpline)
+class HelplineAdmin(admin.ModelAdmin[Helpline]):
+    list_display = ("name", "region", "phone", "text", "is_24_7", "audience", "is_verified",
+                    "verified_on")
+    list_filter = ("region", "is_verified", "audience")
+    search_fields = ("name", "region")

@@ -241,3 +241,35 @@ class Mute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} mutes {self.muted_id}"
+
+
+class HelplineAudience(models.TextChoices):
+    EVERYONE = "everyone", _("Everyone")
+    YOUTH = "youth", _("Young people")
+
+
+class Helpline(models.Model):
+    """A crisis line a member can reach now. Operators keep this list in the admin; the
+    support card shows exactly one: the first verified line for the member's region."""
+
+    # ISO 3166 alpha-2 code ("GB"), or "*" for the worldwide fallback.
+    region = models.CharField(max_length=2, db_index=True)
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=40, blank=True)
+    text = models.CharField(max_length=120, blank=True, help_text=_("How to reach it by SMS"))
+    chat_url = models.URLField(blank=True)
+    url = models.URLField()
+    hours = models.CharField(max_length=80, default="24 hours a day, 7 days a week")
+    is_24_7 = models.BooleanField(default=True)
+    audience = models.CharField(max_length=10, choices=HelplineAudience.choices,
+                                default=HelplineAudience.EVERYONE)
+    is_verified = models.BooleanField(default=False, help_text=_(
+        "Only verified lines are shown to members. Check the number before ticking."))
+    verified_on = models.DateField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["region", "position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"

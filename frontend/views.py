@@ -14,6 +14,7 @@ from chat.identity import current_member, ensure_member
 from chat.limits import chat_limits
 from chat.services import change_handle, forget_member
 from frontend.forms import AppealForm, HandleForm
+from moderation.models import GroundRule, Mute, ReportReason
 from moderation.permissions import can_moderate
 from moderation.selectors import decisions_for_member
 from moderation.services import appeal_decision
@@ -57,8 +58,12 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     room_obj = Room.objects.filter(slug=slug, is_active=True).first()
     if room_obj is None:
         raise Http404("room not found")
+    muted = (Mute.objects.filter(member=member).select_related("muted")
+             .order_by("muted__handle_key"))
     return render(request, "frontend/room.html", {
-        "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars})
+        "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars,
+        "muted_handles": [mute.muted.handle for mute in muted],
+        "report_reasons": ReportReason.choices})
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,7 +126,15 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
     if not can_moderate(member):
         return render(request, "frontend/forbidden.html", status=403)
-    return render(request, "frontend/moderation.html", {"member": member})
+    rules = (GroundRule.objects.filter(is_active=True).select_related("room")
+             .order_by("room_id", "position", "code"))
+    return render(request, "frontend/moderation.html", {
+        "member": member,
+        "ground_rules": [{"code": rule.code, "title": rule.title,
+                          "room": rule.room.slug if rule.room else None} for rule in rules],
+        "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),
+        "report_reasons": ReportReason.choices,
+    })
 
 
 class StaffLoginView(auth_views.LoginView):

@@ -7,203 +7,29 @@ errors, uncaught exceptions and Content-Security-Policy violations; any of them 
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
-import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.system.servers import Servers, run_servers
+from tests.e2e.helpers import (
+    TIMEOUT_MS,
+    assert_fits,
+    check_accessibility,
+    django_shell,
+    forward,
+    screenshot,
+    unique,
+    with_dark_colours,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-# Generous for a loaded CI machine; a passing run takes a fraction of this.
-TIMEOUT_MS = 15_000
 # A handle with a phone number in it, which the "You" page must refuse.
 PHONE_HANDLE = "call me 07700 900123"
-
-# Runs in every page before its own scripts. CSP violations surface as console errors, and a
-# watchdog records every moment the message list shows one text twice, or drops a text it showed
-# (the sender's "Sending…" line must turn into the delivered message, never flicker or double).
-WATCH_PAGE = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
-});
-window.hearthWatch = { shownTwice: [], vanished: [] };
-document.addEventListener("DOMContentLoaded", () => {
-  const list = document.getElementById("messages");
-  if (!list) return;
-  const seen = new Set();
-  new MutationObserver(() => {
-    const counts = new Map();
-    for (const body of list.querySelectorAll(":scope > li .msg-body")) {
-      counts.set(body.innerText, (counts.get(body.innerText) || 0) + 1);
-    }
-    for (const [text, count] of counts) {
-      if (count > 1) window.hearthWatch.shownTwice.push(text);
-    }
-    for (const text of seen) {
-      if (!counts.has(text)) window.hearthWatch.vanished.push(text);
-    }
-    for (const text of counts.keys()) seen.add(text);
-  }).observe(list, { childList: true });
-});
-"""
-
-
-@dataclass
-class Visitor:
-    """One member in their own browser context (own cookies, own storage)."""
-
-    context: Any
-    page: Any
-    base: str
-    problems: list[str] = field(default_factory=list)
-    expected: list[str] = field(default_factory=list)
-
-    def expect_console_error(self, text: str) -> None:
-        """The next console error containing `text` is expected (once), not a problem."""
-        self.expected.append(text)
-
-    def note_console_error(self, text: str) -> None:
-        for allowed in self.expected:
-            if allowed in text:
-                self.expected.remove(allowed)
-                return
-        self.problems.append(f"console error on {self.page.url}: {text}")
-
-    def check_watchdog(self) -> None:
-        """Fail on any moment this room page showed a message twice or lost one it showed."""
-        if self.page.is_closed() or "/rooms/" not in self.page.url:
-            return
-        watch = self.page.evaluate("window.hearthWatch")
-        if watch["shownTwice"]:
-            self.problems.append(f"shown twice at some moment: {sorted(set(watch['shownTwice']))}")
-        if watch["vanished"]:
-            self.problems.append(f"shown, then gone: {sorted(set(watch['vanished']))}")
-
-    def goto(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
-        assert response is not None, path
-        assert response.ok, f"{path}: {response.status}"
-        return response
-
-    def open_room(self, slug: str) -> None:
-        self.goto(f"/rooms/{slug}/")
-        self.wait_connected()
-
-    def wait_connected(self) -> None:
-        from playwright.sync_api import expect
-
-        expect(self.page.locator("#connection-state")).to_have_text("Connected",
-                                                                     timeout=TIMEOUT_MS)
-
-    @property
-    def handle(self) -> str:
-        text: str = self.page.locator("#you-link .handle").inner_text().strip()
-        assert text, "the header shows no handle"
-        return text
-
-    def send(self, body: str) -> None:
-        composer = self.page.locator("#composer-input")
-        composer.fill(body)
-        composer.press("Enter")
-
-    def delivered(self, body: str) -> Any:
-        """Messages the server has numbered (not pending) whose text is exactly `body`."""
-        return self.page.locator("li.message[data-seq]").filter(
-            has=self.page.locator(".msg-body", has_text=re.compile(f"^{re.escape(body)}$")))
-
-    def with_text(self, body: str) -> Any:
-        """Every list item, pending or delivered, whose text is exactly `body`."""
-        return self.page.locator("#messages > li").filter(
-            has=self.page.locator(".msg-body", has_text=re.compile(f"^{re.escape(body)}$")))
-
-    def wait_for_message(self, body: str) -> None:
-        from playwright.sync_api import expect
-
-        expect(self.delivered(body)).to_have_count(1, timeout=TIMEOUT_MS)
-
-    def conversation(self) -> list[tuple[int, str, str]]:
-        """(seq, handle, text) of every delivered message, in DOM order."""
-        rows: list[list[Any]] = self.page.eval_on_selector_all(
-            "#messages > li.message[data-seq]",
-            """items => items.map(li => [Number(li.dataset.seq),
-                 li.querySelector('.msg-handle').textContent,
-                 li.querySelector('.msg-body').innerText])""")
-        return [(int(seq), str(handle), str(text)) for seq, handle, text in rows]
-
-    def assert_in_order_without_duplicates(self) -> None:
-        seqs = [seq for seq, _handle, _text in self.conversation()]
-        assert seqs == sorted(seqs), f"messages out of order: {seqs}"
-        assert len(seqs) == len(set(seqs)), f"a message is shown twice: {seqs}"
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    # A one-second heartbeat makes silent gaps and dead sockets show up within seconds.
-    with run_servers(tmp_path_factory.mktemp("e2e"),
-                     extra_env={"HEARTH_HEARTBEAT_SECONDS": "1"}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        skip_or_fail("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
-                                              headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def visitor(browser: Any, servers: Servers) -> Iterator[Callable[..., Visitor]]:
-    """Make members; on teardown, fail if any page logged an error or broke the CSP."""
-    made: list[Visitor] = []
-
-    def make(**context_options: Any) -> Visitor:
-        context = browser.new_context(**context_options)
-        context.set_default_timeout(TIMEOUT_MS)
-        context.add_init_script(WATCH_PAGE)
-        page = context.new_page()
-        member = Visitor(context=context, page=page, base=servers.http())
-
-        def on_console(message: Any) -> None:
-            if message.type == "error":
-                member.note_console_error(message.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: member.problems.append(f"page error: {error}"))
-        made.append(member)
-        return member
-
-    yield make
-    for member in made:
-        member.check_watchdog()
-    problems = [problem for member in made for problem in member.problems]
-    for member in made:
-        member.context.close()
-    assert not problems, "\n".join(problems)
-
-
-def unique(text: str) -> str:
-    return f"{text} [{secrets.token_hex(3)}]"
 
 
 # --- 1. two members talk ---------------------------------------------------------------------
@@ -217,6 +43,7 @@ def test_two_members_exchange_messages_with_their_own_handles(visitor):
     assert "script-src 'self'" in csp
     assert "style-src 'self'" in csp
     alice.wait_connected()
+    alice.accept_rules()
     bob.open_room("the-lounge")
     assert alice.handle != bob.handle, "two first visits got the same handle"
     expect(alice.page.get_by_label(f"Message as {alice.handle}")).to_be_visible()
@@ -320,18 +147,6 @@ def test_lost_broadcast_is_recovered_from_the_heartbeat(visitor):
     assert seen_drop, "the broadcast was not intercepted"
     expect(bob.with_text(dropped)).to_have_count(1)
     bob.assert_in_order_without_duplicates()
-
-
-def forward(socket: Any, to_page: Callable[[Any, Any, Any], None] | None = None) -> Any:
-    """Connect a routed page socket to the real server; `to_page(message, socket, server)`
-    decides what the server's frames do (default: pass them on)."""
-    server = socket.connect_to_server()
-    if to_page is None:
-        server.on_message(socket.send)
-    else:
-        server.on_message(lambda message: to_page(message, socket, server))
-    socket.on_message(server.send)
-    return server
 
 
 def test_send_whose_ack_is_lost_with_the_connection_shows_once(visitor):
@@ -488,7 +303,7 @@ def test_keyboard_sending_and_live_announcements(visitor):
     from playwright.sync_api import expect
 
     alice, bob = visitor(), visitor()
-    alice.open_room("anxious-minds")
+    alice.open_room("anxious-minds", accept_rules=False)
     bob.open_room("anxious-minds")
     page = alice.page
 
@@ -498,8 +313,13 @@ def test_keyboard_sending_and_live_announcements(visitor):
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
 
+    # "I agree" works from the keyboard and leaves the focus in the composer.
     composer = page.get_by_label(f"Message as {alice.handle}")
-    composer.focus()
+    agree = page.get_by_role("button", name="I agree")
+    agree.focus()
+    page.keyboard.press("Enter")
+    expect(composer).to_be_enabled()
+    expect(composer).to_be_focused()
     typed = unique("Sent with the keyboard")
     page.keyboard.type(typed)
     page.keyboard.press("Enter")
@@ -534,6 +354,181 @@ def test_keyboard_sending_and_live_announcements(visitor):
         member.assert_in_order_without_duplicates()
 
 
+# --- 5. ground rules, screening notices, mutes ------------------------------------------------
+
+ADD_ROOM_RULE = """
+from moderation.models import GroundRule
+from rooms.models import Room
+GroundRule.objects.get_or_create(room=Room.objects.get(slug="carers-grief"), code="carers-own-pace",
+    defaults={"title": "Go at your own pace", "position": 0,
+              "text": "Nobody has to explain their loss. Share as much or as little as you like."})
+"""
+
+
+def test_ground_rules_come_first_and_the_room_own_rules_are_marked(visitor, servers):
+    from playwright.sync_api import expect
+
+    django_shell(servers, ADD_ROOM_RULE)
+    alice, bob = visitor(), visitor()
+    alice.open_room("carers-grief", accept_rules=False)
+    page = alice.page
+    panel = page.get_by_role("region", name="Our ground rules")
+    expect(panel).to_be_visible()
+    composer = page.get_by_label(f"Message as {alice.handle}")
+    expect(composer).to_be_disabled()
+    expect(page.locator("#composer-hint")).to_contain_text("I agree")
+    expect(panel.get_by_role("heading", name="Everywhere on Hearth")).to_be_visible()
+    expect(panel.get_by_role("heading", name="Just for this room")).to_be_visible()
+    expect(panel.locator(".rule")).not_to_have_count(0)
+    own = panel.locator(".rule-room")
+    expect(own).to_have_count(1)
+    expect(own).to_contain_text("Go at your own pace")
+    expect(own).to_contain_text("This room")
+    expect(panel.locator(".rule-site", has_text="No contact details")).to_have_count(1)
+    check_accessibility(page, "a room with the ground rules panel open")
+
+    page.get_by_role("button", name="I agree").click()
+    expect(panel).to_be_hidden()
+    expect(composer).to_be_enabled()
+    expect(composer).to_be_focused()
+    bob.open_room("carers-grief")
+    hello = unique("Evening, everyone")
+    bob.send(hello)
+    alice.wait_for_message(hello)
+    check_accessibility(page, "a room after accepting the rules, with a message")
+
+    # The rules stay one button away, to read again without agreeing again.
+    toggle = page.get_by_role("button", name="Ground rules")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_role("button", name="I agree")).to_be_hidden()
+    panel.get_by_role("button", name="Close").click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+    # Accepting is remembered: a reload goes straight to the conversation.
+    alice.open_room("carers-grief", accept_rules=False)
+    expect(panel).to_be_hidden()
+    expect(composer).to_be_enabled()
+
+
+BUMP_RULES = """
+from moderation.rules import rules_changed, rules_version
+from rooms.models import Room
+room = Room.objects.get(slug="lgbtq-recovery")
+rules_changed(room=room)
+print(rules_version(room_id=room.pk))
+"""
+
+
+def test_changed_rules_are_shown_again_and_nothing_typed_is_lost(visitor, servers):
+    """`rules_changed` arrives: the panel comes back with a note and the new rules, the
+    composer waits, and a message sent in between goes out once the member agrees."""
+    from playwright.sync_api import expect
+
+    alice = visitor()
+    page_sockets: list[Any] = []
+
+    def on_socket(socket: Any) -> None:
+        page_sockets.append(socket)
+        forward(socket)
+
+    alice.page.route_web_socket(re.compile(r"/ws/rooms/"), on_socket)
+    alice.open_room("lgbtq-recovery")
+    before = unique("Under the old rules")
+    alice.send(before)
+    alice.wait_for_message(before)
+
+    version = int(django_shell(servers, BUMP_RULES).strip())
+    # The live event comes from the server process that changed the rules (the admin); here a
+    # separate process changed them, so the test delivers the frame itself.
+    page_sockets[-1].send(json.dumps({"type": "rules_changed", "version": version}))
+    panel = alice.page.get_by_role("region", name="Our ground rules")
+    expect(panel).to_be_visible()
+    expect(alice.page.locator("#rules-changed")).to_contain_text("updated")
+    expect(alice.page.locator("#composer-input")).to_be_disabled()
+    alice.wait_connected()  # reconnected for the new rules
+    alice.accept_rules()
+    after = unique("Under the new rules")
+    alice.send(after)
+    alice.wait_for_message(after)
+    alice.assert_in_order_without_duplicates()
+
+
+def test_blocked_message_comes_back_to_the_composer_with_a_kind_notice(visitor):
+    from playwright.sync_api import expect
+
+    alice = visitor()
+    alice.open_room("lgbtq-recovery")
+    page = alice.page
+    unkind = unique("you are a stupid idiot")
+    alice.send(unkind)
+    composer = page.locator("#composer-input")
+    expect(composer).to_have_value(unkind)
+    expect(composer).to_be_focused()
+    notice = page.get_by_role("alert").locator(".notice-blocked")
+    expect(notice).to_contain_text("Your message wasn't posted")
+    expect(notice).to_contain_text("Ground rule: Be kind and respectful")
+    expect(notice).to_contain_text("You're welcome to say it another way")
+    expect(alice.with_text(unkind)).to_have_count(0)
+    alice.forgive_vanished(unkind)
+    check_accessibility(page, "a room with a notice")
+    notice.get_by_role("button", name=re.compile("^Dismiss")).click()
+    expect(notice).to_have_count(0)
+    expect(composer).to_be_focused()
+    # Said another way, it goes out.
+    kinder = unique("I really don't agree with you")
+    alice.send(kinder)
+    alice.wait_for_message(kinder)
+
+
+def test_member_mutes_and_unmutes_a_handle_with_the_keyboard(visitor):
+    from playwright.sync_api import expect
+
+    alice, bob = visitor(), visitor()
+    alice.open_room("evening-anxiety-circle")
+    bob.open_room("evening-anxiety-circle")
+    first = unique("Does anyone else get the 3am spiral?")
+    alice.send(first)
+    bob.wait_for_message(first)
+
+    page = bob.page
+    bob.open_message_menu(bob.delivered(first))
+    expect(page.get_by_role("button", name="Report message")).to_be_focused()
+    page.keyboard.press("Tab")
+    mute = page.get_by_role("button", name=f"Mute {alice.handle}")
+    expect(mute).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(bob.delivered(first)).to_be_hidden()
+    muted_list = page.get_by_role("list", name="You've muted")
+    expect(muted_list).to_contain_text(alice.handle)
+    expect(page.locator("#notices")).to_contain_text(f"You won't see messages from {alice.handle}")
+
+    while_muted = unique("Breathing exercises help me a bit")
+    alice.send(while_muted)
+    alice.wait_for_message(while_muted)
+    page.wait_for_timeout(800)
+    expect(bob.with_text(while_muted)).to_have_count(0)
+
+    # Escape closes a menu and puts focus back on its button.
+    other = unique("Me too, most nights")
+    hello_from_carol = visitor()
+    hello_from_carol.open_room("evening-anxiety-circle")
+    hello_from_carol.send(other)
+    bob.wait_for_message(other)
+    bob.open_message_menu(bob.delivered(other))
+    page.keyboard.press("Escape")
+    toggle = bob.delivered(other).get_by_role("button", name=re.compile("^Options"))
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+    muted_list.get_by_role("button", name=f"Unmute {alice.handle}").click()
+    expect(bob.delivered(first)).to_be_visible()
+    bob.wait_for_message(while_muted)  # sent while muted, fetched again
+    expect(page.locator("#muted-section")).to_be_hidden()
+    bob.assert_in_order_without_duplicates()
+
+
 # --- screenshots, for looking at the UI ------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "viewport"), [
@@ -541,25 +536,43 @@ def test_keyboard_sending_and_live_announcements(visitor):
     ("phone", {"width": 390, "height": 844}),
 ])
 def test_pages_render_at_desktop_and_phone_sizes(visitor, name, viewport, tmp_path: Path):
-    """The directory and a room with messages lay out without horizontal scrolling."""
+    """The directory, the ground rules and a room with messages, a notice and an open menu lay
+    out without horizontal scrolling."""
     from playwright.sync_api import expect
 
     alice = visitor(viewport=viewport)
     bob = visitor(viewport=viewport)
-    alice.open_room("veterans-trauma")
+    alice.open_room("veterans-trauma", accept_rules=False)
+    assert_fits(alice.page, f"the rules panel at {name} size")
+    screenshot(alice.page, f"{name}-room-rules", tmp_path)
+    with_dark_colours(alice.page, lambda: check_accessibility(
+        alice.page, f"the rules panel in dark colours at {name} size"))
+    alice.accept_rules()
     bob.open_room("veterans-trauma")
     for who, body in ((alice, "Evening all."), (bob, "Hey, good to see you here."),
                       (alice, "Rough week, but a better day today.")):
         text = unique(body)
         who.send(text)
         who.wait_for_message(text)
+    masked = unique("Text me on 07700 900123 if you like")
+    alice.send(masked)
+    expect(alice.page.locator(".notice-masked")).to_be_visible()
+    alice.forgive_vanished(masked)
+    bob_sees = bob.message_from(alice.handle, "•••")
+    expect(bob_sees).to_have_count(1)
+    bob.open_message_menu(bob_sees)
+    assert_fits(bob.page, f"a room with a message menu open at {name} size")
+    screenshot(bob.page, f"{name}-room-menu", tmp_path)
+    with_dark_colours(bob.page, lambda: check_accessibility(
+        bob.page, f"a room with a notice and a menu in dark colours at {name} size"))
+    bob.page.get_by_role("button", name="Report message").click()
+    expect(bob.page.get_by_role("dialog")).to_be_visible()
+    screenshot(bob.page, f"{name}-room-report", tmp_path, full_page=False)
     for page_path in ("/rooms/veterans-trauma/", "/", "/me/"):
         if page_path != "/rooms/veterans-trauma/":
             alice.goto(page_path)
         page = alice.page
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{page_path} scrolls sideways at {name} size"
+        assert_fits(page, f"{page_path} at {name} size")
         expect(page.locator("main h1")).to_be_visible()
-        page.screenshot(path=str(tmp_path / f"{name}{page_path.replace('/', '_')}.png"),
-                        full_page=True)
+        label = {"/": "directory", "/me/": "you"}.get(page_path, "room")
+        screenshot(page, f"{name}-{label}", tmp_path)

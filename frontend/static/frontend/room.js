@@ -1,7 +1,9 @@
 // Room page: live chat over the v1 websocket protocol (docs/protocol.md).
 // The client keeps what it has sent until the server acknowledges it, remembers the highest
 // sequence number it has everything up to, and after any reconnect or silent gap asks the
-// server for exactly what it missed.
+// server for exactly what it missed. Before the first message a member reads and accepts the
+// room's ground rules; whatever screening or a moderator decides is explained in a notice, and
+// nothing the person typed is ever thrown away.
 
 const root = document.getElementById("room");
 const slug = root.dataset.slug;
@@ -10,20 +12,63 @@ const announcer = document.getElementById("announcer");
 const stateEl = document.getElementById("connection-state");
 const form = document.getElementById("composer");
 const input = document.getElementById("composer-input");
+const sendButton = document.getElementById("composer-send");
+const hintEl = document.getElementById("composer-hint");
+const pausedEl = document.getElementById("composer-paused");
 const errorEl = document.getElementById("composer-error");
 const loadEarlier = document.getElementById("load-earlier");
 const presenceList = document.getElementById("presence-list");
 const presenceCount = document.getElementById("presence-count");
+const noticesPolite = document.getElementById("notices-polite");
+const noticesUrgent = document.getElementById("notices-urgent");
+const rulesPanel = document.getElementById("rules-panel");
+const rulesGroups = document.getElementById("rules-groups");
+const rulesChanged = document.getElementById("rules-changed");
+const rulesIntro = document.getElementById("rules-intro");
+const rulesAccept = document.getElementById("rules-accept");
+const rulesClose = document.getElementById("rules-close");
+const rulesError = document.getElementById("rules-error");
+const rulesToggle = document.getElementById("rules-toggle");
+const mutedSection = document.getElementById("muted-section");
+const mutedList = document.getElementById("muted-list");
+const reportDialog = document.getElementById("report-dialog");
+const reportForm = document.getElementById("report-form");
+const reportAsk = document.getElementById("report-ask");
+const reportDone = document.getElementById("report-done");
+const reportQuote = document.getElementById("report-quote");
+const reportWho = document.getElementById("report-who");
+const reportNote = document.getElementById("report-note");
+const reportError = document.getElementById("report-error");
+const reportSend = document.getElementById("report-send");
+const reportReceipt = document.getElementById("report-receipt");
 
 const ROLE_LABELS = { peer_supporter: "Peer supporter", moderator: "Moderator", admin: "Admin" };
 // Close codes after which reconnecting would not help; each gets a plain explanation.
 const FINAL_CLOSES = {
   4401: "Your visit has expired. Reload the page to continue.",
+  4403: "You can't take part in this room right now.",
   4404: "This room doesn't exist or is closed.",
   4409: "This room is full right now, so the group can stay small. Please try another room or come back soon.",
   4410: "Your handle and messages have been erased.",
   4429: "You have this chat open in too many tabs. Close one, then reload this page.",
 };
+// Notices from moderation: a plain heading for each kind; the urgent ones interrupt.
+const NOTICE_TITLES = {
+  masked: "Part of your message was hidden",
+  held: "Your message is waiting for a moderator",
+  blocked: "Your message wasn't posted",
+  hidden: "A moderator hid one of your messages",
+  restored: "Your message is back",
+  warning: "A friendly reminder from a moderator",
+  timeout: "Posting is paused for a while",
+  ban: "Posting has been stopped",
+};
+const URGENT_NOTICES = new Set(["blocked", "hidden", "timeout", "ban"]);
+const APPEALABLE = new Set(["hidden", "warning", "timeout", "ban"]);
+const REPORT_ERRORS = new Set(["message_not_found", "already_reported", "cannot_report_self",
+  "note_too_long", "invalid_field"]);
+const HINT_TEXT = hintEl.textContent;
+const MAX_NOTICES = 4;
 const OUTBOX_KEY = `hearth:outbox:${slug}`;
 
 let ws = null;
@@ -38,8 +83,16 @@ let attempt = 0;
 let reconnectTimer = null;
 let silenceTimer = null;
 let closedForGood = false;
+let rules = null;          // {version, accepted, rules} from welcome / rules
+let acceptWanted = null;   // "I agree" was pressed for this version; sent once connected
+let rulesStale = false;    // they changed: the new ones come with the next welcome
+let pausedUntil = 0;       // a moderator's timeout: posting comes back at this time (ms)
+let pauseTimer = null;
+let reportTarget = null;   // {seq, handle} while the report dialog is open
+let reportInFlight = false;
 const shown = new Map();   // seq -> <li>
 const outbox = new Map(loadOutbox()); // client_id -> body, until acknowledged
+const muted = new Set(Array.from(mutedList.querySelectorAll("li"), (li) => li.dataset.handle));
 
 function loadOutbox() {
   try { return JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]"); } catch { return []; }
@@ -67,6 +120,17 @@ function send(frame) {
   return false;
 }
 
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function rulesAccepted() {
+  return !rules || rules.accepted;
+}
+
 // --- connection -------------------------------------------------------------------------
 function connect() {
   clearTimeout(reconnectTimer);
@@ -87,6 +151,7 @@ function onClose(event) {
   if (FINAL_CLOSES[event.code]) {
     closedForGood = true;
     setState("closed", FINAL_CLOSES[event.code]);
+    updateComposer();
     return;
   }
   scheduleReconnect();
@@ -113,6 +178,14 @@ function dropConnection() {
     try { old.close(); } catch { /* already closing */ }
     onClose({ code: 1006 });
   }
+}
+
+// A fresh welcome carries the current ground rules: used when they change.
+function reconnectNow() {
+  dropConnection();
+  attempt = 0;
+  clearTimeout(reconnectTimer);
+  connect();
 }
 
 // A connected socket that hears nothing (not even a heartbeat) is dead: phones sleep.
@@ -145,6 +218,11 @@ function onFrame(text) {
     case "presence": return renderPresence(frame);
     case "message_removed": return onRemoved(frame);
     case "error": return onError(frame);
+    case "rules": return onRules(frame);
+    case "rules_changed": return onRulesChanged(frame);
+    case "notice": return showNotice(frame);
+    case "report_received": return onReportReceived(frame);
+    case "muted": return onMuted(frame);
     default: return undefined; // newer server, older page: ignore what we don't know
   }
 }
@@ -156,6 +234,7 @@ function onWelcome(frame) {
   watchSilence();
   setState("connected", "Connected");
   renderPresence(frame.presence);
+  if (frame.rules) setRules(frame.rules);
   if (caughtUpTo === null) {
     caughtUpTo = frame.head_seq;
     firstHead = frame.head_seq;
@@ -164,6 +243,14 @@ function onWelcome(frame) {
   }
   // Asked on every welcome until it arrives: a connection can drop before the answer does.
   if (!historyLoaded) send({ type: "history", before_seq: firstHead + 1, limit: 50 });
+  if (!rulesAccepted() && acceptWanted === rules.version) {
+    send({ type: "accept_rules", version: rules.version });
+  }
+  flushOutbox();
+}
+
+function flushOutbox() {
+  if (!rulesAccepted()) return; // sent once the rules are accepted
   for (const [clientId, body] of outbox) send({ type: "send", client_id: clientId, body });
 }
 
@@ -181,13 +268,19 @@ function isMine(frame) {
 }
 
 function onMessage(frame, live) {
-  if (shown.has(frame.seq)) return;
+  const existing = shown.get(frame.seq);
+  if (existing) {
+    // The same message again with a new status: a held message a moderator let through.
+    setHeld(existing, frame.status === "held");
+    if (frame.status !== "held") clearHeldNotice(frame.seq);
+    return;
+  }
   const mine = isMine(frame);
   insertMessage(frame, mine);
   if (live && caughtUpTo !== null) {
     if (frame.seq > caughtUpTo + 1) requestResume(); // a broadcast went missing
     advance();
-    if (!mine) announce(`${frame.handle}: ${frame.body}`);
+    if (!mine && !muted.has(frame.handle)) announce(`${frame.handle}: ${frame.body}`);
   }
 }
 
@@ -233,7 +326,8 @@ function onAck(frame) {
   // message itself replaces it, so it never disappears or shows twice in between.
   if (pending) {
     pending.dataset.ackedSeq = String(frame.seq);
-    pending.querySelector(".msg-status").textContent = "Sent";
+    pending.querySelector(".msg-status").textContent =
+      frame.status === "held" ? "Waiting for a moderator" : "Sent";
   }
   setTimeout(() => { if (!shown.has(frame.seq)) requestResume(); }, 1000);
 }
@@ -241,20 +335,77 @@ function onAck(frame) {
 function onRemoved(frame) {
   for (const seq of frame.seqs) {
     const li = shown.get(seq);
-    if (li) { li.remove(); shown.delete(seq); }
+    clearHeldNotice(seq);
+    if (li) {
+      if (li.contains(document.activeElement)) focusComposer();
+      li.remove();
+      shown.delete(seq);
+    }
+  }
+}
+
+// Take a message the server did not post out of the list and give its text back.
+function giveBack(clientId) {
+  const body = outbox.get(clientId);
+  outbox.delete(clientId);
+  saveOutbox();
+  const pending = pendingFor(clientId);
+  if (pending) pending.remove();
+  if (body === undefined) return;
+  const current = input.value;
+  input.value = current.trim() ? `${body}\n${current}` : body;
+  if (!input.disabled) {
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
   }
 }
 
 function onError(frame) {
-  if (frame.client_id && outbox.has(frame.client_id)) {
-    if (frame.code === "rate_limited" || frame.code === "internal_error") {
-      // Still ours to deliver: try again when the server says we may.
-      const wait = (frame.retry_after || 2) * 1000;
-      const body = outbox.get(frame.client_id);
-      setTimeout(() => send({ type: "send", client_id: frame.client_id, body }), wait);
-      showError(frame.detail);
-      return;
-    }
+  const ours = frame.client_id && outbox.has(frame.client_id);
+  switch (frame.code) {
+    case "rate_limited":
+    case "internal_error":
+      if (ours) {
+        // Still ours to deliver: try again when the server says we may.
+        const wait = (frame.retry_after || 2) * 1000;
+        const body = outbox.get(frame.client_id);
+        setTimeout(() => send({ type: "send", client_id: frame.client_id, body }), wait);
+      } else if (frame.code === "rate_limited" && frame.retry_after) {
+        setTimeout(requestResume, frame.retry_after * 1000);
+        resumeInFlight = false;
+      }
+      return showError(frame.detail);
+    case "rules_not_accepted":
+      // Kept in the outbox: it goes out as soon as the rules are accepted.
+      if (rules) rules.accepted = false;
+      openRules({ required: true });
+      return showError(frame.detail);
+    case "rules_outdated":
+      acceptWanted = null;
+      rulesAccept.disabled = false;
+      rulesError.textContent = frame.detail;
+      return reconnectNow();
+    case "message_blocked":
+      // The notice that follows explains it; the text goes back in the box.
+      if (ours) giveBack(frame.client_id);
+      return undefined;
+    case "timed_out":
+      if (ours) giveBack(frame.client_id);
+      pauseUntil(Date.now() + (frame.retry_after || 60) * 1000);
+      return showError(frame.detail);
+    case "banned":
+      if (ours) giveBack(frame.client_id);
+      return showError(frame.detail);
+    default:
+      break;
+  }
+  if (reportInFlight && REPORT_ERRORS.has(frame.code)) {
+    reportInFlight = false;
+    reportSend.disabled = false;
+    reportError.textContent = frame.detail;
+    return undefined;
+  }
+  if (ours) {
     outbox.delete(frame.client_id);
     saveOutbox();
     const pending = pendingFor(frame.client_id);
@@ -262,17 +413,233 @@ function onError(frame) {
       pending.classList.add("failed");
       pending.querySelector(".msg-status").textContent = "Not sent";
     }
-  } else if (frame.code === "rate_limited" && frame.retry_after) {
-    setTimeout(requestResume, frame.retry_after * 1000);
-    resumeInFlight = false;
   }
-  showError(frame.detail);
+  return showError(frame.detail);
 }
 
 function showError(text) {
   errorEl.textContent = text;
   clearTimeout(showError.timer);
   showError.timer = setTimeout(() => { errorEl.textContent = ""; }, 8000);
+}
+
+// --- ground rules -----------------------------------------------------------------------
+function setRules(next) {
+  rules = next;
+  rulesStale = false;
+  renderRules();
+  if (!rules.accepted) {
+    openRules({ required: true });
+  } else if (rulesPanel.hidden || rulesPanel.dataset.mode === "accept") {
+    closeRules(); // accepted: the panel folds away behind the "Ground rules" button
+  }
+  updateComposer();
+}
+
+function renderRules() {
+  const groups = [
+    { scope: "site", title: "Everywhere on Hearth" },
+    { scope: "room", title: "Just for this room" },
+  ].map((group) => ({ ...group, rules: rules.rules.filter((r) => r.scope === group.scope) }))
+    .filter((group) => group.rules.length);
+  const parts = [];
+  for (const group of groups) {
+    if (groups.length > 1) {
+      parts.push(el("h3", `rules-group-title rules-group-${group.scope}`, group.title));
+    }
+    const ol = el("ol", "rules-list");
+    for (const rule of group.rules) {
+      const li = el("li", `rule rule-${rule.scope}`);
+      li.dataset.code = rule.code;
+      const title = el("p", "rule-title");
+      title.append(el("strong", "", rule.title));
+      if (rule.scope === "room") title.append(" ", el("span", "tag tag-room", "This room"));
+      li.append(title, el("p", "rule-text", rule.text));
+      ol.append(li);
+    }
+    parts.push(ol);
+  }
+  rulesGroups.replaceChildren(...parts);
+}
+
+function openRules({ required }) {
+  rulesPanel.hidden = false;
+  rulesPanel.dataset.mode = required ? "accept" : "read";
+  rulesAccept.hidden = !required;
+  rulesAccept.disabled = required && (rulesStale || acceptWanted === rules?.version);
+  rulesClose.hidden = required;
+  rulesIntro.hidden = !required;
+  rulesToggle.hidden = required;
+  rulesToggle.setAttribute("aria-expanded", "true");
+  updateComposer();
+}
+
+function closeRules() {
+  rulesPanel.hidden = true;
+  rulesChanged.hidden = true;
+  rulesError.textContent = "";
+  rulesToggle.hidden = false;
+  rulesToggle.setAttribute("aria-expanded", "false");
+}
+
+function onRules(frame) {
+  acceptWanted = null;
+  rulesAccept.disabled = false;
+  setRules({ version: frame.version, accepted: frame.accepted, rules: frame.rules });
+  if (frame.accepted) {
+    closeRules();
+    focusComposer();
+    flushOutbox();
+  }
+}
+
+function onRulesChanged(frame) {
+  if (rules && rules.version >= frame.version && rules.accepted) return;
+  if (rules) rules.accepted = false;
+  rulesStale = true;
+  rulesChanged.hidden = false;
+  openRules({ required: true });
+  // The next welcome carries the new rules; spread out so a whole room doesn't reconnect at once.
+  setTimeout(reconnectNow, Math.random() * 1500);
+}
+
+rulesAccept.addEventListener("click", () => {
+  if (!rules) return;
+  rulesError.textContent = "";
+  acceptWanted = rules.version;
+  rulesAccept.disabled = true;
+  if (!send({ type: "accept_rules", version: rules.version })) {
+    rulesError.textContent = "You're not connected right now. We'll save this as soon as you're back.";
+  }
+});
+rulesClose.addEventListener("click", () => { closeRules(); rulesToggle.focus(); });
+rulesToggle.addEventListener("click", () => {
+  if (rulesPanel.hidden) {
+    openRules({ required: false });
+    rulesPanel.focus();
+  } else {
+    closeRules();
+  }
+});
+
+// --- composer state ---------------------------------------------------------------------
+function updateComposer() {
+  const needsRules = !rulesAccepted();
+  input.disabled = needsRules || closedForGood;
+  sendButton.disabled = needsRules || closedForGood || pausedUntil > Date.now();
+  if (closedForGood) {
+    hintEl.textContent = "Posting isn't available in this room right now.";
+  } else if (needsRules) {
+    hintEl.textContent = "Please read the ground rules and press “I agree” to start posting.";
+  } else {
+    hintEl.textContent = HINT_TEXT;
+  }
+}
+
+function clockLabel(ms) {
+  const date = new Date(ms);
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" })}, ${time}`;
+}
+
+function pauseUntil(ms) {
+  if (!(ms > Date.now())) return;
+  pausedUntil = Math.max(pausedUntil, ms);
+  pausedEl.hidden = false;
+  pausedEl.dataset.state = "paused";
+  pausedEl.textContent = `Posting is paused until ${clockLabel(pausedUntil)}. You can still read along, and keep writing here.`;
+  updateComposer();
+  clearTimeout(pauseTimer);
+  // Long timeouts are re-checked hourly (a timer can't wait 30 days).
+  pauseTimer = setTimeout(checkPause, Math.min(pausedUntil - Date.now() + 250, 3600000));
+}
+
+function checkPause() {
+  if (pausedUntil > Date.now()) { pauseUntil(pausedUntil); return; }
+  pausedUntil = 0;
+  pausedEl.dataset.state = "resumed";
+  pausedEl.textContent = "You can post again now.";
+  updateComposer();
+  setTimeout(() => { if (!pausedUntil) pausedEl.hidden = true; }, 15000);
+}
+
+function focusComposer() {
+  if (!input.disabled) input.focus();
+  else list.focus();
+}
+
+// --- notices ----------------------------------------------------------------------------
+function showNotice(frame) {
+  // A member's notices reach every room they have open; a timeout or ban in another room is
+  // that room's business (it speaks of "this room"), and their You page lists it.
+  if ((frame.kind === "timeout" || frame.kind === "ban") && frame.room && frame.room !== slug) {
+    return;
+  }
+  const urgent = URGENT_NOTICES.has(frame.kind);
+  const title = frame.kind === "info" ? "" : NOTICE_TITLES[frame.kind] || "A note from the moderators";
+  const box = el("div", `notice notice-${frame.kind}${urgent ? " notice-urgent" : ""}`);
+  box.dataset.kind = frame.kind;
+  if (frame.seq !== undefined) box.dataset.seq = String(frame.seq);
+  // Whatever a moderator decided about a held message, "waiting" is no longer true.
+  if (frame.seq !== undefined && frame.kind !== "held") clearHeldNotice(frame.seq);
+  if (title) {
+    const head = el("p", "notice-title");
+    head.append(el("strong", "", title));
+    box.append(head);
+  }
+  box.append(el("p", "notice-detail", frame.detail || ""));
+  if (frame.rule_title) {
+    const rule = el("p", "notice-rule");
+    rule.append("Ground rule: ", el("strong", "", frame.rule_title));
+    box.append(rule);
+  }
+  if (frame.reason) {
+    box.append(el("p", "notice-reason", `Moderator's note: ${frame.reason}`));
+  }
+  if (frame.kind === "timeout" && frame.ends_at) {
+    const ends = Date.parse(frame.ends_at);
+    box.append(el("p", "notice-ends", `You can post again at ${clockLabel(ends)}.`));
+    pauseUntil(ends);
+  }
+  const actions = el("p", "notice-actions");
+  if (frame.appeal_url && APPEALABLE.has(frame.kind)) {
+    const link = el("a", "", "Ask for a review");
+    link.href = frame.appeal_url;
+    actions.append(link);
+  }
+  const dismiss = el("button", "link-button notice-dismiss", "Dismiss");
+  dismiss.type = "button";
+  dismiss.setAttribute("aria-label", title ? `Dismiss: ${title}` : "Dismiss this note");
+  dismiss.addEventListener("click", () => dismissNotice(box));
+  actions.append(dismiss);
+  box.append(actions);
+  (urgent ? noticesUrgent : noticesPolite).append(box);
+  // Keep the newest few; older ones the person has surely seen.
+  const all = document.querySelectorAll("#notices .notice");
+  for (const old of [...all].slice(0, Math.max(0, all.length - MAX_NOTICES))) old.remove();
+  if (frame.kind === "ban" && (frame.room === null || frame.room === slug)) {
+    closedForGood = true;
+    updateComposer();
+  }
+}
+
+function clearHeldNotice(seq) {
+  for (const box of document.querySelectorAll(`#notices .notice-held[data-seq="${seq}"]`)) box.remove();
+}
+
+// A confirmation of something the member did (not from moderation).
+function showInfo(text) {
+  showNotice({ kind: "info", detail: text });
+}
+
+function dismissNotice(box) {
+  const all = [...document.querySelectorAll("#notices .notice")];
+  const next = all[all.indexOf(box) + 1] || all[all.indexOf(box) - 1];
+  box.remove();
+  const button = next && next.querySelector(".notice-dismiss");
+  if (button) button.focus();
+  else focusComposer();
 }
 
 // --- rendering --------------------------------------------------------------------------
@@ -282,38 +649,46 @@ function timeLabel(iso) {
 }
 
 function authorLine(handle, role, sentAt) {
-  const line = document.createElement("p");
-  line.className = "msg-meta";
-  const name = document.createElement("span");
-  name.className = "msg-handle";
-  name.textContent = handle;
-  line.append(name);
+  const line = el("p", "msg-meta");
+  line.append(el("span", "msg-handle", handle));
   if (ROLE_LABELS[role]) {
-    const badge = document.createElement("span");
-    badge.className = `badge role-${role}`;
-    badge.textContent = ROLE_LABELS[role];
-    line.append(" ", badge);
+    line.append(" ", el("span", `badge role-${role}`, ROLE_LABELS[role]));
   }
   if (sentAt) {
-    const time = document.createElement("time");
+    const time = el("time", "", timeLabel(sentAt));
     time.dateTime = sentAt;
-    time.textContent = timeLabel(sentAt);
     line.append(" ", time);
   }
   return line;
 }
 
+function setHeld(li, held) {
+  li.classList.toggle("held", held);
+  let status = li.querySelector(":scope > .msg-status");
+  if (held && !status) {
+    status = el("p", "msg-status", "Waiting for a moderator. Only you can see this for now.");
+    li.append(status);
+  } else if (!held && status) {
+    status.remove();
+  }
+}
+
 function insertMessage(frame, mine) {
-  const li = document.createElement("li");
-  li.className = "message";
+  const li = el("li", "message");
   li.id = `m-${frame.seq}`;
   li.dataset.seq = String(frame.seq);
+  li.dataset.handle = frame.handle;
   if (mine) li.classList.add("mine");
   li.append(authorLine(frame.handle, frame.role, frame.sent_at));
-  const body = document.createElement("div");
-  body.className = "msg-body";
+  if (!mine) {
+    li.classList.add("has-actions");
+    li.append(actionsToggle(frame));
+  }
+  const body = el("div", "msg-body");
   body.innerHTML = frame.html; // server-made by chat/rendering.py: escaped, links only
   li.append(body);
+  setHeld(li, frame.status === "held");
+  if (muted.has(frame.handle)) li.hidden = true;
   shown.set(frame.seq, li);
   lowestSeq = lowestSeq === null ? frame.seq : Math.min(lowestSeq, frame.seq);
   // Keep the list in seq order; pending sends stay at the end.
@@ -340,17 +715,10 @@ function insertMessage(frame, mine) {
 }
 
 function insertPending(clientId, body) {
-  const li = document.createElement("li");
-  li.className = "message mine pending";
+  const li = el("li", "message mine pending");
   li.dataset.clientId = clientId;
   li.append(authorLine(me ? me.handle : "You", me ? me.role : "member", null));
-  const text = document.createElement("div");
-  text.className = "msg-body";
-  text.textContent = body;
-  const status = document.createElement("p");
-  status.className = "msg-status";
-  status.textContent = "Sending…";
-  li.append(text, status);
+  li.append(el("div", "msg-body", body), el("p", "msg-status", "Sending…"));
   list.append(li);
   list.scrollTop = list.scrollHeight;
 }
@@ -358,16 +726,14 @@ function insertPending(clientId, body) {
 function renderPresence(presence) {
   presenceCount.textContent = String(presence.count);
   presenceList.replaceChildren(...presence.members.map((person) => {
-    const li = document.createElement("li");
-    li.textContent = person.handle;
+    const li = el("li", "", person.handle);
     if (ROLE_LABELS[person.role]) {
-      const badge = document.createElement("span");
-      badge.className = `badge role-${person.role}`;
-      badge.textContent = ROLE_LABELS[person.role];
-      li.append(" ", badge);
+      li.append(" ", el("span", `badge role-${person.role}`, ROLE_LABELS[person.role]));
     }
+    if (muted.has(person.handle)) li.append(" ", el("span", "tag", "muted"));
     return li;
   }));
+  renderPresence.last = presence;
 }
 
 let announceBuffer = [];
@@ -382,10 +748,195 @@ function announce(text) {
   }, 500);
 }
 
+// --- per-message actions: a disclosure menu, by keyboard or pointer -----------------------
+let openMenu = null; // {toggle, menu}
+
+function actionsToggle(frame) {
+  const wrap = el("div", "msg-actions");
+  const toggle = el("button", "msg-actions-toggle", "⋯");
+  toggle.type = "button";
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.setAttribute("aria-label", `Options for the message from ${frame.handle}`);
+  toggle.addEventListener("click", () => {
+    if (openMenu && openMenu.toggle === toggle) closeMenu(true);
+    else showMenu(toggle, wrap, frame);
+  });
+  wrap.append(toggle);
+  return wrap;
+}
+
+function showMenu(toggle, wrap, frame) {
+  closeMenu(false);
+  const menu = el("ul", "msg-menu");
+  menu.id = `menu-${frame.seq}`;
+  const item = (label, action) => {
+    const li = el("li");
+    const button = el("button", "", label);
+    button.type = "button";
+    button.addEventListener("click", () => { closeMenu(false); action(); });
+    li.append(button);
+    menu.append(li);
+    return button;
+  };
+  const first = item("Report message", () => openReport(frame, toggle));
+  item(`Mute ${frame.handle}`, () => send({ type: "mute", handle: frame.handle }));
+  wrap.append(menu);
+  // Open upwards when the list's scroll box would cut it off below.
+  const box = list.getBoundingClientRect();
+  const room = menu.getBoundingClientRect();
+  if (room.bottom > box.bottom && toggle.getBoundingClientRect().top - box.top > room.height) {
+    menu.classList.add("up");
+  }
+  toggle.setAttribute("aria-controls", menu.id);
+  toggle.setAttribute("aria-expanded", "true");
+  openMenu = { toggle, menu };
+  first.focus({ preventScroll: true });
+  menu.scrollIntoView({ block: "nearest" });
+}
+
+function closeMenu(returnFocus) {
+  if (!openMenu) return;
+  const { toggle, menu } = openMenu;
+  openMenu = null;
+  menu.remove();
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.removeAttribute("aria-controls");
+  if (returnFocus) toggle.focus();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && openMenu) {
+    event.preventDefault();
+    closeMenu(true);
+  }
+});
+document.addEventListener("click", (event) => {
+  if (openMenu && !openMenu.menu.contains(event.target) && event.target !== openMenu.toggle) {
+    closeMenu(false);
+  }
+});
+list.addEventListener("focusout", (event) => {
+  if (openMenu && event.relatedTarget && !openMenu.toggle.parentElement.contains(event.relatedTarget)) {
+    closeMenu(false);
+  }
+});
+
+// --- report -----------------------------------------------------------------------------
+let reportOpener = null;
+
+function openReport(frame, opener) {
+  reportTarget = { seq: frame.seq, handle: frame.handle };
+  reportOpener = opener;
+  reportInFlight = false;
+  reportForm.reset();
+  reportError.textContent = "";
+  reportReceipt.textContent = "";
+  reportAsk.hidden = false;
+  reportDone.hidden = true;
+  reportSend.disabled = false;
+  reportWho.textContent = frame.handle;
+  const quote = el("p", "", "");
+  quote.innerHTML = frame.html; // server-made, as in the message list
+  const cite = el("footer", "report-quote-by", `— ${frame.handle}`);
+  reportQuote.replaceChildren(quote, cite);
+  reportDialog.showModal();
+  reportDialog.querySelector('input[name="reason"]').focus();
+}
+
+reportForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!reportTarget || reportInFlight) return;
+  const reason = reportForm.elements.reason.value;
+  if (!reason) {
+    reportError.textContent = "Please choose what's worrying you about it.";
+    reportDialog.querySelector('input[name="reason"]').focus();
+    return;
+  }
+  reportError.textContent = "";
+  const sent = send({ type: "report", seq: reportTarget.seq, reason, note: reportNote.value.trim() });
+  if (!sent) {
+    reportError.textContent = "You're not connected right now. Please try again in a moment.";
+    return;
+  }
+  reportInFlight = true;
+  reportSend.disabled = true;
+});
+
+function onReportReceived(frame) {
+  reportInFlight = false;
+  if (!reportDialog.open || !reportTarget || reportTarget.seq !== frame.seq) {
+    showInfo(frame.detail);
+    return;
+  }
+  reportAsk.hidden = true;
+  reportDone.hidden = false;
+  reportReceipt.textContent = frame.detail;
+  reportDone.querySelector("button").focus();
+}
+
+for (const button of reportDialog.querySelectorAll("[data-close-dialog]")) {
+  button.addEventListener("click", () => reportDialog.close());
+}
+reportDialog.addEventListener("close", () => {
+  reportTarget = null;
+  const opener = reportOpener;
+  reportOpener = null;
+  if (opener && opener.isConnected) opener.focus();
+  else focusComposer();
+});
+
+// --- mute -------------------------------------------------------------------------------
+function onMuted(frame) {
+  const handle = frame.handle;
+  const lis = [...list.querySelectorAll("li.message[data-handle]")].filter((li) => li.dataset.handle === handle);
+  if (frame.muted) {
+    muted.add(handle);
+    const hadFocus = lis.some((li) => li.contains(document.activeElement));
+    for (const li of lis) li.hidden = true;
+    if (hadFocus || document.activeElement === document.body) focusComposer();
+    showInfo(`You won't see messages from ${handle} any more. Only you are affected. You can unmute them under “You've muted”.`);
+  } else {
+    muted.delete(handle);
+    for (const li of lis) li.hidden = false;
+    // Messages they sent while muted never reached this page: fetch the recent ones again.
+    if (caughtUpTo !== null) send({ type: "history", before_seq: caughtUpTo + 1, limit: 50 });
+    showInfo(`You'll see messages from ${handle} again.`);
+  }
+  renderMuted();
+  if (renderPresence.last) renderPresence(renderPresence.last);
+}
+
+function renderMuted() {
+  mutedList.replaceChildren(...[...muted].sort().map((handle) => {
+    const li = el("li");
+    li.dataset.handle = handle;
+    const button = el("button", "link-button unmute", "Unmute");
+    button.type = "button";
+    button.dataset.handle = handle;
+    button.append(el("span", "visually-hidden", ` ${handle}`));
+    li.append(el("span", "muted-handle", handle), " ", button);
+    return li;
+  }));
+  mutedSection.hidden = muted.size === 0;
+}
+
+mutedList.addEventListener("click", (event) => {
+  const button = event.target.closest("button.unmute");
+  if (!button) return;
+  if (!send({ type: "unmute", handle: button.dataset.handle })) {
+    showError("You're not connected right now. Please try again in a moment.");
+  }
+});
+
 // --- composer ---------------------------------------------------------------------------
 function submit() {
   const body = input.value;
   if (!body.trim()) { showError("Your message is empty."); return; }
+  if (!rulesAccepted()) { openRules({ required: true }); return; }
+  if (pausedUntil > Date.now()) {
+    showError(`Posting is paused until ${clockLabel(pausedUntil)}. Your message is still here.`);
+    return;
+  }
   const clientId = newClientId();
   outbox.set(clientId, body);
   saveOutbox();
@@ -409,5 +960,7 @@ loadEarlier.addEventListener("click", () => {
   if (lowestSeq !== null) send({ type: "history", before_seq: lowestSeq, limit: 50 });
 });
 
+list.tabIndex = -1;
 for (const [clientId, body] of outbox) insertPending(clientId, body);
+updateComposer();
 connect();

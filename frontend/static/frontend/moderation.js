@@ -1,0 +1,630 @@
+// Moderation dashboard: the live review queue over the moderators' socket (/ws/staff/,
+// docs/protocol.md). The server sends the whole queue on every (re)connect and then keeps it
+// live item by item; this page only renders it, filters it and sends the moderators' actions.
+
+const root = document.getElementById("moderation");
+const queueEl = document.getElementById("queue");
+const stateEl = document.getElementById("connection-state");
+const countEl = document.getElementById("queue-count");
+const emptyEl = document.getElementById("queue-empty");
+const filteredOutEl = document.getElementById("queue-filtered-out");
+const pageError = document.getElementById("page-error");
+const announcer = document.getElementById("queue-announcer");
+const roomFilter = document.getElementById("filter-room");
+const reasonFilter = document.getElementById("filter-reason");
+
+const RULES = JSON.parse(document.getElementById("ground-rules").textContent);
+const RULE_TITLES = new Map(RULES.map((rule) => [rule.code, rule.title]));
+const REPORT_LABELS = new Map(Array.from(reasonFilter.querySelectorAll('option[value^="report:"]'),
+  (option) => [option.value.slice("report:".length), option.textContent]));
+// A report reason suggests a rule; the moderator still chooses.
+const RULE_FOR_REASON = { harassment: "respect", spam: "no-spam", contact_details: "no-contact-details",
+  worried: "crisis-support" };
+const ROLE_LABELS = { member: "Member", peer_supporter: "Peer supporter", moderator: "Moderator", admin: "Admin" };
+const SEVERITY = { 1: "low", 2: "medium", 3: "high", 4: "critical" };
+const SIGNAL_KINDS = {
+  phone: "phone number", email: "email address", social_profile: "social media profile",
+  off_platform: "moving to another app", street_address: "street address",
+  insult: "insult", slur: "slur", threat: "threat", self_harm_incitement: "urging self-harm",
+  repeat: "repeated message", link_flood: "many links", shouting: "shouting",
+  mass_mention: "mentions many people", character_flood: "character flood",
+  concern: "sounds low or hopeless", high_risk: "may be at risk", imminent: "may be in immediate danger",
+  worried_about_someone: "worried about someone",
+};
+const DETECTORS = { contact: "Contact details", harassment: "Harassment", spam: "Spam", crisis: "Crisis" };
+const ACTION_DONE = {
+  restore: "Restored: the message is back in the room.",
+  hide: "Hidden from the room.",
+  dismiss: "Dismissed.",
+  warn: "Warning sent.",
+  timeout: "Timeout started.",
+  ban: "Ban in force.",
+};
+const FINAL_CLOSES = {
+  4401: "Your staff session has ended. Sign in again to keep moderating.",
+  4403: "This page is for moderators. Your account doesn't have that role.",
+};
+
+let ws = null;
+let attempt = 0;
+let reconnectTimer = null;
+let closedForGood = false;
+let loaded = false;
+const items = new Map(); // id -> item frame
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function setState(state, text) {
+  stateEl.dataset.state = state;
+  stateEl.textContent = text;
+}
+
+function send(frame) {
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+  return false;
+}
+
+function timeLabel(iso) {
+  const date = new Date(iso);
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
+}
+
+function ruleTitle(code) {
+  return RULE_TITLES.get(code) || code;
+}
+
+// --- connection -------------------------------------------------------------------------
+function connect() {
+  clearTimeout(reconnectTimer);
+  if (closedForGood) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+  const socket = ws;
+  socket.addEventListener("message", (event) => { if (socket === ws) onFrame(event.data); });
+  socket.addEventListener("close", (event) => { if (socket === ws) onClose(event); });
+}
+
+function onClose(event) {
+  ws = null;
+  if (FINAL_CLOSES[event.code]) {
+    closedForGood = true;
+    setState("closed", FINAL_CLOSES[event.code]);
+    return;
+  }
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  if (closedForGood) return;
+  clearTimeout(reconnectTimer);
+  if (!navigator.onLine) {
+    setState("offline", "Offline. The queue will reload when you're back.");
+    return;
+  }
+  const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  attempt += 1;
+  setState("reconnecting", "Reconnecting… The queue may be out of date.");
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+window.addEventListener("online", () => { attempt = 0; if (!ws) connect(); });
+window.addEventListener("offline", () => {
+  if (ws) {
+    const old = ws;
+    ws = null;
+    try { old.close(); } catch { /* already closing */ }
+  }
+  setState("offline", "Offline. The queue will reload when you're back.");
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !ws && !closedForGood) { attempt = 0; connect(); }
+});
+
+// --- frames -----------------------------------------------------------------------------
+function onFrame(text) {
+  let frame;
+  try { frame = JSON.parse(text); } catch { return; }
+  switch (frame.type) {
+    case "queue": return onQueue(frame);
+    case "queue_item": return upsert(frame.item, true);
+    case "queue_item_removed": return removeItem(frame.item_id);
+    case "action_done": return onActionDone(frame);
+    case "member_history": return onHistory(frame);
+    case "error": return onError(frame);
+    default: return undefined;
+  }
+}
+
+function onQueue(frame) {
+  attempt = 0;
+  setState("connected", "Live");
+  const fresh = new Set(frame.items.map((item) => item.id));
+  for (const id of [...items.keys()]) if (!fresh.has(id)) removeItem(id, { quiet: true });
+  for (const item of frame.items) upsert(item, false);
+  loaded = true;
+  refreshView();
+}
+
+function onActionDone(frame) {
+  const card = cardFor(frame.item_id);
+  const done = ACTION_DONE[frame.action] || "Done.";
+  announce(done);
+  if (card) {
+    const status = card.querySelector(".item-status");
+    status.dataset.state = "done";
+    status.textContent = done;
+  }
+  // Every action resolves the item; the queue_item_removed that follows is then a no-op.
+  setTimeout(() => removeItem(frame.item_id), 600);
+}
+
+function onError(frame) {
+  const card = frame.item_id != null ? cardFor(frame.item_id) : null;
+  if (card) {
+    const error = card.querySelector(".item-error");
+    error.textContent = frame.detail;
+    setBusy(card, false);
+    return;
+  }
+  pageError.textContent = frame.detail;
+}
+
+// --- the queue --------------------------------------------------------------------------
+function cardFor(id) {
+  return queueEl.querySelector(`li.queue-item[data-id="${id}"]`);
+}
+
+function order(a, b) {
+  return b.urgency - a.urgency || a.opened_at.localeCompare(b.opened_at) || a.id - b.id;
+}
+
+function upsert(item, live) {
+  const isNew = !items.has(item.id);
+  items.set(item.id, item);
+  const old = cardFor(item.id);
+  const card = renderItem(item);
+  if (old) {
+    carryOver(old, card);
+    old.replaceWith(card);
+  }
+  // Put it where its urgency says.
+  const after = [...items.values()].sort(order);
+  const index = after.findIndex((other) => other.id === item.id);
+  const next = after.slice(index + 1).map((other) => cardFor(other.id)).find(Boolean);
+  const focused = card.contains(document.activeElement) ? document.activeElement : null;
+  if (next !== card.nextElementSibling || !card.isConnected) queueEl.insertBefore(card, next || null);
+  if (focused && document.activeElement !== focused) focused.focus();
+  if (live && isNew) announce(`New in ${item.room.title}: ${summary(item)}`);
+  refreshView();
+}
+
+function removeItem(id, { quiet = false } = {}) {
+  const card = cardFor(id);
+  items.delete(id);
+  if (!card) return;
+  const hadFocus = card.contains(document.activeElement);
+  const next = card.nextElementSibling || card.previousElementSibling;
+  card.remove();
+  if (hadFocus) {
+    const target = next && next.querySelector("h3");
+    if (target) { target.tabIndex = -1; target.focus(); } else { queueEl.parentElement.querySelector("h2").focus(); }
+  }
+  if (!quiet) refreshView();
+}
+
+// A replaced card keeps what the moderator had typed or chosen, and the focus.
+function carryOver(old, card) {
+  for (const field of old.querySelectorAll("select, input, textarea")) {
+    const twin = card.querySelector(`[name="${field.name}"]`);
+    if (twin && field.dataset.touched) {
+      twin.value = field.value;
+      twin.dataset.touched = "1";
+    }
+  }
+  const history = old.querySelector(".history-result");
+  if (history && history.childElementCount) {
+    card.querySelector(".history-result").replaceWith(history);
+  }
+  const active = old.contains(document.activeElement) ? document.activeElement : null;
+  if (active && active.name) {
+    queueMicrotask(() => { const twin = card.querySelector(`[name="${active.name}"]`); if (twin) twin.focus(); });
+  }
+}
+
+// Only signs of distress (crisis signals, "I'm worried" reports) and nothing else.
+function needsCare(item) {
+  const distress = item.signals.some((s) => s.detector === "crisis") || item.report_reasons.includes("worried");
+  const other = item.signals.some((s) => s.detector !== "crisis")
+    || item.report_reasons.some((r) => r !== "worried");
+  return distress && !other;
+}
+
+function reasonsOf(item) {
+  const reasons = item.report_reasons.map((reason) => `report:${reason}`);
+  for (const signal of item.signals) reasons.push(`signal:${signal.detector}`);
+  if (item.message.held) reasons.push("held");
+  if (item.appeal) reasons.push("appeal");
+  return reasons;
+}
+
+function summary(item) {
+  if (item.report_count) {
+    const reasons = item.report_reasons.map((r) => REPORT_LABELS.get(r) || r).join(", ");
+    return `reported ${item.report_count === 1 ? "once" : `${item.report_count} times`} (${reasons})`;
+  }
+  if (item.signals.length) return `flagged by screening (${item.signals.map((s) => DETECTORS[s.detector] || s.detector).join(", ")})`;
+  return "needs a look";
+}
+
+function refreshView() {
+  const room = roomFilter.value;
+  const reason = reasonFilter.value;
+  let visible = 0;
+  for (const card of queueEl.children) {
+    const item = items.get(Number(card.dataset.id));
+    const match = item && (!room || item.room.slug === room) && (!reason || reasonsOf(item).includes(reason));
+    card.hidden = !match;
+    if (match) visible += 1;
+  }
+  const total = items.size;
+  if (!loaded) return;
+  emptyEl.hidden = total !== 0;
+  filteredOutEl.hidden = total === 0 || visible !== 0;
+  const noun = (n) => `${n} ${n === 1 ? "item" : "items"}`;
+  const text = visible === total ? `${noun(total)} waiting` : `Showing ${visible} of ${noun(total)}`;
+  if (countEl.textContent !== text) countEl.textContent = text;
+}
+
+roomFilter.addEventListener("change", refreshView);
+reasonFilter.addEventListener("change", refreshView);
+document.getElementById("queue-filters").addEventListener("submit", (event) => event.preventDefault());
+
+function announce(text) {
+  announcer.textContent = "";
+  setTimeout(() => { announcer.textContent = text; }, 50);
+}
+
+// --- one item ---------------------------------------------------------------------------
+function tag(text, className) {
+  return el("span", `tag ${className || ""}`.trim(), text);
+}
+
+function renderItem(item) {
+  const id = item.id;
+  const li = el("li", "queue-item");
+  li.dataset.id = String(id);
+  li.dataset.room = item.room.slug;
+  if (item.urgency >= 100) li.classList.add("urgent");
+  const article = el("article", "item");
+  article.setAttribute("aria-labelledby", `item-${id}-title`);
+  li.append(article);
+
+  const head = el("div", "item-head");
+  const title = el("h3", "", "");
+  title.id = `item-${id}-title`;
+  title.append(`${item.room.title}: message from `, el("span", "handle", item.author.handle));
+  head.append(title);
+  const tags = el("p", "item-tags");
+  if (item.urgency >= 100) tags.append(tag("Urgent", "tag-urgent"), " ");
+  tags.append(item.message.held ? tag("Held: only its author sees it", "tag-held")
+    : tag(item.message.status === "visible" ? "Visible in the room" : item.message.status));
+  if (ROLE_LABELS[item.author.role] && item.author.role !== "member") {
+    tags.append(" ", tag(ROLE_LABELS[item.author.role]));
+  }
+  const opened = el("time", "item-time", `Opened ${timeLabel(item.opened_at)}`);
+  opened.dateTime = item.opened_at;
+  tags.append(" ", opened);
+  head.append(tags);
+  article.append(head);
+
+  // Why it is here.
+  const why = el("ul", "item-why");
+  if (item.report_count) {
+    const reasons = item.report_reasons.map((r) => REPORT_LABELS.get(r) || r).join(", ");
+    const line = el("li");
+    line.append(el("strong", "", `Reported ${item.report_count === 1 ? "once" : `${item.report_count} times`}:`), ` ${reasons}`);
+    why.append(line);
+  }
+  for (const signal of item.signals) {
+    const line = el("li");
+    const kind = SIGNAL_KINDS[signal.kind] || signal.kind;
+    line.append(el("strong", "", `${DETECTORS[signal.detector] || signal.detector}:`),
+      ` ${kind} (${SEVERITY[signal.severity] || signal.severity}) · rule: ${ruleTitle(signal.rule)}`);
+    why.append(line);
+  }
+  if (item.rules.length) {
+    const line = el("li");
+    line.append(el("strong", "", "Rules involved:"), ` ${item.rules.map(ruleTitle).join(", ")}`);
+    why.append(line);
+  }
+  article.append(why);
+  if (item.appeal) {
+    // The member's own words, asking for a decision to be looked at again.
+    const appeal = el("blockquote", "item-appeal");
+    const label = el("p", "item-appeal-label");
+    label.append(el("strong", "", `${item.author.handle} asked for this to be looked at again:`));
+    appeal.append(label, el("p", "", item.appeal));
+    article.append(appeal);
+  }
+
+  // The message in its conversation.
+  const contextLabel = el("p", "item-context-label", "In the conversation");
+  contextLabel.id = `item-${id}-context`;
+  const context = el("ol", "item-context");
+  context.setAttribute("aria-labelledby", contextLabel.id);
+  const lines = item.context && item.context.length ? item.context
+    : [{ seq: item.message.seq, handle: item.author.handle, role: item.author.role, html: item.message.html, status: item.message.status, is_subject: true }];
+  for (const line of lines) {
+    const row = el("li", line.is_subject ? "context-line subject" : "context-line");
+    const meta = el("p", "context-meta");
+    meta.append(el("span", "msg-handle", line.handle));
+    if (line.is_subject) meta.append(" ", tag("This message", "tag-subject"));
+    if (line.status !== "visible") meta.append(" ", tag(line.status));
+    const body = el("div", "msg-body");
+    body.innerHTML = line.html; // server-made by chat/rendering.py: escaped, links only
+    row.append(meta, body);
+    if (line.is_subject) row.setAttribute("aria-current", "true");
+    context.append(row);
+  }
+  article.append(contextLabel, context);
+
+  if (needsCare(item)) {
+    // Someone who may be struggling needs support, never a sanction: no ladder step.
+    const care = el("p", "item-care");
+    care.append(el("strong", "", `${item.author.handle} may be struggling.`),
+      " Consider reaching out with support. A sanction isn't suggested for distress.");
+    article.append(care);
+  } else if (item.suggested) {
+    const suggested = el("p", "item-suggested");
+    suggested.append(`Suggested next step for ${item.author.handle}: `, el("strong", "", item.suggested.label));
+    article.append(suggested);
+  }
+
+  article.append(renderActions(item));
+  article.append(renderHistory(item));
+  return li;
+}
+
+function field(labelText, control, hintText) {
+  const wrap = el("div", "field");
+  const label = el("label", "", labelText);
+  label.htmlFor = control.id;
+  wrap.append(label, control);
+  if (hintText) {
+    const hint = el("p", "hint", hintText);
+    hint.id = `${control.id}-hint`;
+    control.setAttribute("aria-describedby", hint.id);
+    wrap.append(hint);
+  }
+  return wrap;
+}
+
+function ruleSelect(item) {
+  const select = el("select");
+  select.id = `item-${item.id}-rule`;
+  select.name = "rule";
+  select.required = true;
+  select.append(new Option("Choose a ground rule…", ""));
+  const siteGroup = el("optgroup");
+  siteGroup.label = "Site rules";
+  const roomGroup = el("optgroup");
+  roomGroup.label = `${item.room.title} rules`;
+  for (const rule of RULES) {
+    if (rule.room === null) siteGroup.append(new Option(rule.title, rule.code));
+    else if (rule.room === item.room.slug) roomGroup.append(new Option(rule.title, rule.code));
+  }
+  select.append(siteGroup);
+  if (roomGroup.childElementCount) select.append(roomGroup);
+  const guess = item.rules[0] || item.report_reasons.map((r) => RULE_FOR_REASON[r]).find(Boolean) || "";
+  if (guess && RULE_TITLES.has(guess)) select.value = guess;
+  return select;
+}
+
+function button(text, action, className) {
+  const b = el("button", className || "", text);
+  b.type = "button";
+  b.dataset.action = action;
+  return b;
+}
+
+function renderActions(item) {
+  const id = item.id;
+  const form = el("form", "item-actions");
+  form.noValidate = true;
+  form.setAttribute("aria-label", `Actions for ${item.author.handle}'s message`);
+
+  const rule = ruleSelect(item);
+  const reason = el("input");
+  reason.type = "text";
+  reason.id = `item-${id}-reason`;
+  reason.name = "reason";
+  reason.maxLength = 500;
+  reason.autocomplete = "off";
+  const fields = el("div", "item-fields");
+  fields.append(field("Ground rule", rule, "Every action cites one. The member sees its title."),
+    field("Reason (optional)", reason, "Shown to the member with a warning, timeout or ban."));
+  form.append(fields);
+
+  const messageGroup = el("fieldset", "action-group");
+  messageGroup.append(el("legend", "", "The message"));
+  const messageButtons = el("div", "action-buttons");
+  messageButtons.append(button("Restore", "restore", "secondary"), button("Hide", "hide"),
+    button("Dismiss", "dismiss", "secondary"));
+  messageGroup.append(messageButtons,
+    el("p", "hint", "Restore shows it to the room. Hide removes it from every screen. Dismiss closes this item with no action (a held message is let through)."));
+
+  const memberGroup = el("fieldset", "action-group");
+  memberGroup.append(el("legend", "", `The member, ${item.author.handle}`));
+  const minutes = el("input");
+  minutes.type = "number";
+  minutes.id = `item-${id}-minutes`;
+  minutes.name = "duration_minutes";
+  minutes.min = "1";
+  minutes.max = String(30 * 24 * 60);
+  minutes.step = "1";
+  minutes.inputMode = "numeric";
+  minutes.value = String(item.suggested && item.suggested.duration_minutes ? item.suggested.duration_minutes : 60);
+  const scope = el("select");
+  scope.id = `item-${id}-scope`;
+  scope.name = "scope";
+  scope.append(new Option(`Only in ${item.room.title}`, "room"), new Option("Everywhere on Hearth", "site"));
+  const memberFields = el("div", "item-fields");
+  memberFields.append(field("Timeout length in minutes", minutes, "1 minute to 30 days (43200)."),
+    field("Where", scope));
+  const memberButtons = el("div", "action-buttons");
+  const kinds = { warning: "warn", timeout: "timeout", ban: "ban" };
+  const suggestedAction = item.suggested && !needsCare(item) ? kinds[item.suggested.kind] : null;
+  for (const [text, action] of [["Warn", "warn"], ["Time out", "timeout"], ["Ban", "ban"]]) {
+    const b = button(text, action, action === "ban" ? "danger" : "secondary");
+    if (action === suggestedAction) {
+      b.classList.add("suggested");
+      b.append(el("span", "suggested-mark", " (suggested)"));
+    }
+    memberButtons.append(b);
+  }
+  memberGroup.append(memberFields, memberButtons);
+  if (item.author.role !== "member") {
+    memberGroup.disabled = true;
+    memberGroup.append(el("p", "hint", "Staff are managed by an administrator."));
+  }
+
+  const status = el("p", "item-status");
+  status.setAttribute("role", "status");
+  const error = el("p", "item-error form-errors");
+  error.id = `item-${id}-error`;
+  error.setAttribute("role", "alert");
+  form.append(messageGroup, memberGroup, error, status);
+
+  for (const control of [rule, reason, minutes, scope]) {
+    control.addEventListener("input", () => { control.dataset.touched = "1"; });
+    control.addEventListener("change", () => {
+      control.dataset.touched = "1";
+      control.removeAttribute("aria-invalid");
+    });
+  }
+  form.addEventListener("click", (event) => {
+    const target = event.target.closest("button[data-action]");
+    if (target) act(item, form, target);
+  });
+  form.addEventListener("submit", (event) => event.preventDefault());
+  return form;
+}
+
+function setBusy(card, busy) {
+  for (const b of card.querySelectorAll(".item-actions button")) b.disabled = busy;
+}
+
+function act(item, form, target) {
+  const action = target.dataset.action;
+  const card = form.closest("li.queue-item");
+  const error = form.querySelector(".item-error");
+  const status = form.querySelector(".item-status");
+  const rule = form.elements.rule;
+  error.textContent = "";
+  const reason = form.elements.reason.value.trim();
+  if (action !== "dismiss" && !rule.value) {
+    rule.setAttribute("aria-invalid", "true");
+    error.textContent = "Choose the ground rule this is about first.";
+    rule.focus();
+    return;
+  }
+  let frame;
+  if (["restore", "hide", "dismiss"].includes(action)) {
+    frame = { type: "moderate", item_id: item.id, action, reason };
+    if (action !== "dismiss") frame.rule = rule.value;
+  } else {
+    frame = { type: "sanction", item_id: item.id, action, rule: rule.value, reason,
+      scope: form.elements.scope.value };
+    if (action === "timeout") {
+      const minutes = Number(form.elements.duration_minutes.value);
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 43200) {
+        form.elements.duration_minutes.setAttribute("aria-invalid", "true");
+        error.textContent = "A timeout needs a whole number of minutes, from 1 to 43200 (30 days).";
+        form.elements.duration_minutes.focus();
+        return;
+      }
+      form.elements.duration_minutes.removeAttribute("aria-invalid");
+      frame.duration_minutes = minutes;
+    }
+    if (action === "ban" && target.dataset.confirm !== "1") {
+      // A ban is the last step: ask once more, in place.
+      target.dataset.confirm = "1";
+      target.firstChild.textContent = "Confirm ban";
+      status.textContent = `Press “Confirm ban” to ban ${item.author.handle} ${form.elements.scope.value === "site" ? "everywhere on Hearth" : `from ${item.room.title}`}.`;
+      setTimeout(() => {
+        if (!target.isConnected) return;
+        target.dataset.confirm = "";
+        target.firstChild.textContent = "Ban";
+      }, 8000);
+      return;
+    }
+  }
+  if (!send(frame)) {
+    error.textContent = "Not connected right now, so nothing was done. Try again when the page says Live.";
+    return;
+  }
+  status.textContent = "Working…";
+  setBusy(card, true);
+}
+
+// --- member history (audited) -----------------------------------------------------------
+function renderHistory(item) {
+  const wrap = el("div", "item-history");
+  const show = el("button", "secondary", `Show ${item.author.handle}'s history`);
+  show.type = "button";
+  show.id = `item-${item.id}-history`;
+  const note = el("p", "hint", "Opening a member's history is logged.");
+  note.id = `item-${item.id}-history-note`;
+  show.setAttribute("aria-describedby", note.id);
+  const result = el("div", "history-result");
+  show.addEventListener("click", () => {
+    const error = wrap.closest("article").querySelector(".item-error");
+    if (!send({ type: "member_history", item_id: item.id })) {
+      error.textContent = "Not connected right now. Try again when the page says Live.";
+      return;
+    }
+    show.disabled = true;
+  });
+  wrap.append(show, note, result);
+  return wrap;
+}
+
+function onHistory(frame) {
+  const card = cardFor(frame.item_id);
+  if (!card) return;
+  const wrap = card.querySelector(".item-history");
+  wrap.querySelector("button").disabled = false;
+  const result = wrap.querySelector(".history-result");
+  const heading = el("h4", "", `Recent messages by ${frame.member.handle} (${frame.messages.length})`);
+  heading.id = `item-${frame.item_id}-history-heading`;
+  heading.tabIndex = -1;
+  const listEl = el("ol", "history-list");
+  listEl.setAttribute("aria-labelledby", heading.id);
+  for (const message of frame.messages) {
+    const row = el("li", "context-line");
+    const meta = el("p", "context-meta");
+    const time = el("time", "", timeLabel(message.sent_at));
+    time.dateTime = message.sent_at;
+    meta.append(el("span", "", message.room), " · ", time);
+    if (message.status !== "visible") meta.append(" ", tag(message.status));
+    const body = el("div", "msg-body");
+    body.innerHTML = message.html; // server-made
+    row.append(meta, body);
+    listEl.append(row);
+  }
+  if (!frame.messages.length) listEl.append(el("li", "", "No messages."));
+  result.replaceChildren(heading, listEl);
+  heading.focus();
+}
+
+connect();

@@ -2,6 +2,8 @@
 // docs/protocol.md). The server sends the whole queue on every (re)connect and then keeps it
 // live item by item; this page only renders it, filters it and sends the moderators' actions.
 
+import { backoffDelay, el, sendFrame, setConnectionState, socketUrl } from "./common.js";
+
 const root = document.getElementById("moderation");
 const queueEl = document.getElementById("queue");
 const stateEl = document.getElementById("connection-state");
@@ -52,24 +54,13 @@ let closedForGood = false;
 let loaded = false;
 const items = new Map(); // id -> item frame
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function setState(state, text) {
-  stateEl.dataset.state = state;
-  stateEl.textContent = text;
+  setConnectionState(stateEl, state, text);
 }
 
 function send(frame) {
-  if (ws && ws.readyState === WebSocket.OPEN) {
-    ws.send(JSON.stringify(frame));
-    return true;
-  }
-  return false;
+  return sendFrame(ws, frame);
 }
 
 function timeLabel(iso) {
@@ -87,8 +78,7 @@ function ruleTitle(code) {
 function connect() {
   clearTimeout(reconnectTimer);
   if (closedForGood) return;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+  ws = new WebSocket(socketUrl(root.dataset.wsPath));
   const socket = ws;
   socket.addEventListener("message", (event) => { if (socket === ws) onFrame(event.data); });
   socket.addEventListener("close", (event) => { if (socket === ws) onClose(event); });
@@ -111,7 +101,7 @@ function scheduleReconnect() {
     setState("offline", "Offline. The queue will reload when you're back.");
     return;
   }
-  const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  const delay = backoffDelay(attempt);
   attempt += 1;
   setState("reconnecting", "Reconnecting… The queue may be out of date.");
   reconnectTimer = setTimeout(connect, delay);

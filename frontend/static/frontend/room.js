@@ -5,6 +5,8 @@
 // room's ground rules; whatever screening or a moderator decides is explained in a notice, and
 // nothing the person typed is ever thrown away.
 
+import { backoffDelay, el, sendFrame, setConnectionState, socketUrl } from "./common.js";
+
 const root = document.getElementById("room");
 const slug = root.dataset.slug;
 const list = document.getElementById("messages");
@@ -108,24 +110,13 @@ function newClientId() {
 }
 
 function setState(state, text) {
-  stateEl.dataset.state = state;
-  stateEl.textContent = text;
+  setConnectionState(stateEl, state, text);
 }
 
 function send(frame) {
-  if (ws && ws.readyState === WebSocket.OPEN) {
-    ws.send(JSON.stringify(frame));
-    return true;
-  }
-  return false;
+  return sendFrame(ws, frame);
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function rulesAccepted() {
   return !rules || rules.accepted;
@@ -136,8 +127,7 @@ function connect() {
   clearTimeout(reconnectTimer);
   if (closedForGood) return;
   if (caughtUpTo !== null) setState("reconnecting", "Reconnecting…");
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+  ws = new WebSocket(socketUrl(root.dataset.wsPath));
   const socket = ws;
   socket.addEventListener("message", (event) => { if (socket === ws) onFrame(event.data); });
   socket.addEventListener("close", (event) => { if (socket === ws) onClose(event); });
@@ -164,8 +154,7 @@ function scheduleReconnect() {
     setState("offline", "You're offline. We'll reconnect when you're back.");
     return; // the "online" event reconnects
   }
-  // Exponential backoff with jitter, so a restarted server is not hit by everyone at once.
-  const delay = Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  const delay = backoffDelay(attempt);
   attempt += 1;
   setState("reconnecting", "Reconnecting…");
   reconnectTimer = setTimeout(connect, delay);

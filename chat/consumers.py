@@ -286,14 +286,16 @@ class RoomConsumer(HearthSocket):
         if self.member is None:
             return
         if frame.mute:
-            target = await database_sync_to_async(moderation.mute_member)(
+            await database_sync_to_async(moderation.mute_member)(
                 member=self.member, handle=frame.handle)
-            self.muted.add(target.pk)
         else:
             await database_sync_to_async(moderation.unmute_member)(
                 member=self.member, handle=frame.handle)
-            self.muted = await database_sync_to_async(moderation.muted_member_ids)(
-                member_id=self.member_id)
+        self.muted = await database_sync_to_async(moderation.muted_member_ids)(
+            member_id=self.member_id)
+        # Every other socket of this member (tabs, workers) re-reads its mute list too.
+        await self.channel_layer.group_send(member_group(self.member_id), {
+            "type": "member.mutes_changed"})
         await self.send_frame({"type": "muted", "handle": frame.handle, "muted": frame.mute})
 
     # --- channel layer events -------------------------------------------------------------
@@ -311,6 +313,10 @@ class RoomConsumer(HearthSocket):
         if notice["kind"] == "ban" and self.room is not None and notice.get("room") in (
                 None, self.room.slug):
             await self.close(code=CloseCode.FORBIDDEN)
+
+    async def member_mutes_changed(self, event: dict[str, Any]) -> None:
+        self.muted = await database_sync_to_async(moderation.muted_member_ids)(
+            member_id=self.member_id)
 
     async def member_erased(self, event: dict[str, Any]) -> None:
         await self.send_frame(error_frame(ErrorCode.MEMBER_ERASED))

@@ -63,6 +63,14 @@ async def joined(slug: str, member: Member, *, accept: bool = True) -> Websocket
     return communicator
 
 
+async def frame_types_for(communicator: WebsocketCommunicator, *, seconds: float) -> list[str]:
+    """The types of every frame that arrives within `seconds` (presence, heartbeat, …)."""
+    types: list[str] = []
+    while not await communicator.receive_nothing(timeout=seconds):
+        types.append(json.loads(await communicator.receive_from())["type"])
+    return types
+
+
 async def send(communicator: WebsocketCommunicator, frame: dict[str, Any] | str) -> None:
     await communicator.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
 
@@ -305,3 +313,30 @@ async def test_heartbeat_carries_head_seq(settings):
             break
     assert heartbeat["head_seq"] == 1
     await communicator.disconnect()
+
+
+async def test_mute_applies_to_every_socket_of_the_member():
+    room = await database_sync_to_async(make_room)()
+    muter = await database_sync_to_async(make_member)()
+    loud = await database_sync_to_async(make_member)()
+    key = await database_sync_to_async(session_for)(muter)
+    first = await connect(room.slug, muter, session_key=key)
+    await next_of(first, "welcome")
+    second = await connect(room.slug, muter, session_key=key)
+    await next_of(second, "welcome")
+    speaker = await joined(room.slug, loud)
+    await send(first, {"type": "mute", "handle": loud.handle})
+    assert (await next_of(first, "muted")) == {"type": "muted", "handle": loud.handle,
+                                               "muted": True}
+    await asyncio.sleep(0.1)  # let the second socket handle the mutes_changed event
+    await send(speaker, {"type": "send", "client_id": "m1", "body": "can you hear me"})
+    await next_of(speaker, "ack")
+    for communicator in (first, second):
+        assert "message" not in await frame_types_for(communicator, seconds=0.8)
+    await send(first, {"type": "unmute", "handle": loud.handle})
+    assert (await next_of(first, "muted"))["muted"] is False
+    await asyncio.sleep(0.1)
+    await send(speaker, {"type": "send", "client_id": "m2", "body": "and now"})
+    assert (await next_of(second, "message"))["client_id"] == "m2"
+    for communicator in (first, second, speaker):
+        await communicator.disconnect()

@@ -8,8 +8,8 @@ from chat.services import (
     create_anonymous_member,
     forget_member,
     member_for_staff_user,
+    post_message,
 )
-from chat.services import post_message
 from tests.factories import accept_room_rules, make_member, make_room, make_staff, post_in_room
 
 pytestmark = pytest.mark.django_db

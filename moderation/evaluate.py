@@ -97,7 +97,7 @@ def evaluate_csv(*, detector_name: str, csv_path: Path, text_column: str, label_
     counts: Counter[tuple[bool, bool]] = Counter()
     kinds: Counter[str] = Counter()
     # Some datasets hold posts longer than the csv module's default field limit.
-    csv.field_size_limit(sys.maxsize)
+    csv.field_size_limit(2**31 - 1)
     try:
         with csv_path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

@@ -119,7 +119,12 @@ def detect_crisis(*, text: NormalizedText, context: ScreeningContext) -> list[Si
                  if _whose(tokens, match.first) is _Whose.WRITER]
     weak_farewells = usable("farewell_weak")
     plan_or_means = bool(usable("plan_or_means"))
-    timed = bool(usable("time"))
+    # A time inside a farewell counts whatever negation the farewell carries: in "I won't be
+    # here tomorrow" the "won't" is the farewell, not a denial of the time.
+    farewell_ranges = [(match.first, match.end) for match in farewells]
+    timed = bool(usable("time")) or any(
+        _overlaps_any(match.first, match.end, farewell_ranges)
+        for match in matches.get("time", ()))
     laughing = not _LAUGHTER_WORDS.isdisjoint(keys) or any(
         symbol in text.folded.text for symbol in _LAUGHTER_SYMBOLS)
 

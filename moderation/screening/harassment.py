@@ -113,6 +113,8 @@ def detect_harassment(*, text: NormalizedText, context: ScreeningContext) -> lis
 
     words_text = text.words.text
     mentions = _mention_flags(tokens, words_text)
+    # Where an adjective was found, however it was spelled ("st*pid"): a modifier there.
+    adjectives = frozenset(match.first for match in matches.get("insult_adjectives", ()))
     for match in matches.get("slurs", ()):
         add(SignalKind.SLUR, Rule.NO_SLURS,
             _slur_severity(tokens, words_text, match.first, match.end), match.first, match.end)
@@ -120,12 +122,13 @@ def detect_harassment(*, text: NormalizedText, context: ScreeningContext) -> lis
         add(SignalKind.SLUR, Rule.NO_SLURS, _slur_severity(tokens, words_text, index, index + 1),
             index, index + 1)
     for match in matches.get("slurs_when_aimed", ()):
-        target = _target_of(tokens, mentions, match, word_class=_WordClass.NOUN)
+        target = _target_of(tokens, mentions, adjectives, match, word_class=_WordClass.NOUN)
         if target is not None:
             add(SignalKind.SLUR, Rule.NO_SLURS, Severity.HIGH, target, match.end)
     for section in _INSULT_SECTIONS:
         for match in matches.get(section, ()):
-            target = _target_of(tokens, mentions, match, word_class=_WORD_CLASS[section])
+            target = _target_of(tokens, mentions, adjectives, match,
+                                word_class=_WORD_CLASS[section])
             if target is not None:
                 add(SignalKind.INSULT, Rule.RESPECT, Severity.MEDIUM, target, match.end)
     for match in matches.get("targeted", ()):
@@ -175,8 +178,8 @@ def _tokens_with_slur_inside(tokens: Tokens, words_text: str) -> Iterable[int]:
             if key not in _ALLOWED_WORDS and _SLUR_INSIDE_WORD.search(key)]
 
 
-def _target_of(tokens: Tokens, mentions: Sequence[bool], match: PhraseMatch, *,
-               word_class: _WordClass) -> int | None:
+def _target_of(tokens: Tokens, mentions: Sequence[bool], adjectives: frozenset[int],
+               match: PhraseMatch, *, word_class: _WordClass) -> int | None:
     """The index of the token the insult at ``match`` is aimed at, or None when it is not
     aimed at anyone in the room.
 
@@ -191,9 +194,9 @@ def _target_of(tokens: Tokens, mentions: Sequence[bool], match: PhraseMatch, *,
     while (chain_start > 0 and not clause_start[chain_start]
            and match.first - chain_start < _MODIFIER_CHAIN_LIMIT):
         previous = keys[chain_start - 1]
-        if previous in _MODIFIERS:
+        if previous in _MODIFIERS or chain_start - 1 in adjectives:
             chain_start -= 1
-            if previous not in _INSULTING_MODIFIERS:
+            if previous not in _INSULTING_MODIFIERS and chain_start not in adjectives:
                 plain_modifiers += 1
         elif (previous in _CONJUNCTIONS and chain_start > 1
               and not clause_start[chain_start - 1]
@@ -220,9 +223,14 @@ def _target_of(tokens: Tokens, mentions: Sequence[bool], match: PhraseMatch, *,
     if word == "youre" or (word in _SECOND_PERSON and before > 0 and keys[before - 1] == "are"):
         # "you're …" and "are you …" carry their own copula.
         return before if not _negated_or_reported(tokens, before) else None
-    if _is_second_person(keys, before) or mentions[before]:
-        # Vocative: "you idiot", "@sam idiot"; "you stupid" and "you creep" only at the end
-        # of the clause, not "thank you stupid autocorrect" or "you creep me out".
+    if mentions[before]:
+        # "@sam idiot"; but "@sam gross!" is as likely a reaction to what Sam shared.
+        if word_class is not _WordClass.NOUN:
+            return None
+        return before if not _negated_or_reported(tokens, before) else None
+    if _is_second_person(keys, before):
+        # Vocative: "you idiot"; "you stupid" and "you creep" only at the end of the clause,
+        # not "thank you stupid autocorrect" or "you creep me out".
         if word_class is not _WordClass.NOUN and not ends_clause:
             return None
         return before if not _negated_or_reported(tokens, before) else None
@@ -297,10 +305,10 @@ def _is_incitement(tokens: Tokens, match: PhraseMatch) -> bool:
     if any(word in _NEGATIONS or word in _REPORTING for word in window) or any(
             word in _NOT_INCITEMENT_BEFORE for word in window[:3]):
         return False  # "please don't kill yourself", "are you trying to kill yourself?"
+    if not window or match.entry.split()[0] in _SELF_CONTAINED_STARTS:
+        return True  # "kys" on its own, "I think you should die", "hope you die"
     if any(word in _FIRST_PERSON for word in window[:3]):
         return False  # "I should just die" is the writer's own distress: crisis.py's concern
-    if not window or match.entry.split()[0] in _SELF_CONTAINED_STARTS:
-        return True
     return window[0] in _IMPERATIVE_LEAD  # "go kill yourself", "just die", "pls kys"
 
 

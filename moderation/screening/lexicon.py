@@ -90,13 +90,24 @@ class PhraseMatch:
     end: int  # index after the last token
 
 
+_Entry = tuple[tuple[str, ...], str, str]  # (words, section, entry)
+
+
+@dataclass(slots=True)
+class _SecondWord:
+    """Entries of exactly two words, and longer ones by their third word."""
+
+    complete: list[_Entry] = field(default_factory=list)
+    by_third: dict[str, list[_Entry]] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class _FirstWord:
     """What can start at one word: entries of that word alone, and longer entries by their
     second word."""
 
     alone: list[tuple[str, str]] = field(default_factory=list)  # (section, entry)
-    by_second: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
+    by_second: dict[str, _SecondWord] = field(default_factory=dict)
 
 
 class PhraseIndex:
@@ -109,10 +120,12 @@ class PhraseIndex:
     def __init__(self, sections: Mapping[str, Iterable[str]], *,
                  plural: Collection[str] = ()) -> None:
         self._first: dict[str, _FirstWord] = {}
-        self._single_by_length: dict[int, list[tuple[str, str, str]]] = {}
         for section, entries in sections.items():
             for entry in entries:
                 self._add(section, entry, plural=section in plural)
+        self._first_by_length: dict[int, list[str]] = {}
+        for word in self._first:
+            self._first_by_length.setdefault(len(word), []).append(word)
 
     def _add(self, section: str, entry: str, *, plural: bool) -> None:
         words = entry.split()
@@ -122,30 +135,45 @@ class PhraseIndex:
             node = self._first.setdefault(spelling[0], _FirstWord())
             if len(spelling) == 1:
                 node.alone.append((section, entry))
-                self._single_by_length.setdefault(len(spelling[0]), []).append(
-                    (spelling[0], section, entry))
+                continue
+            second = node.by_second.setdefault(spelling[1], _SecondWord())
+            if len(spelling) == 2:
+                second.complete.append((spelling, section, entry))
             else:
-                node.by_second.setdefault(spelling[1], []).append((spelling, section, entry))
+                second.by_third.setdefault(spelling[2], []).append((spelling, section, entry))
         joined = "".join(words)
         if len(words) > 1 and len(joined) >= 6:
             # The words run together is a common way round word filters ("pieceofshit").
             self._first.setdefault(joined, _FirstWord()).alone.append((section, entry))
 
     def find(self, tokens: Tokens) -> list[PhraseMatch]:
-        first_words = self._first
+        get = self._first.get
         keys = tokens.keys
-        alternatives = tokens.alternatives
+        last = len(keys) - 1
         found: list[PhraseMatch] = []
+        plain = not tokens.has_alternatives
         for index, key in enumerate(keys):
-            node = first_words.get(key)
-            if node is not None:
-                self._collect(node, tokens, index, found)
-            elif "*" in key:
-                found.extend(self._find_starred(index, key))
-            for alternative in alternatives[index]:  # usually none
-                node = first_words.get(alternative)
-                if node is not None:
-                    self._collect(node, tokens, index, found)
+            node = get(key)
+            if node is None:
+                continue
+            for section, entry in node.alone:
+                found.append(PhraseMatch(section=section, entry=entry, first=index,
+                                         end=index + 1))
+            # Most words that start a longer entry are not followed by its second word:
+            # decide that with one lookup before doing anything slower.
+            if node.by_second and index < last and (
+                    not plain or keys[index + 1] in node.by_second):
+                self._collect_longer(node, tokens, index, found)
+        if not plain:
+            for index, alternatives in enumerate(tokens.alternatives):
+                for alternative in alternatives:
+                    node = get(alternative)
+                    if node is not None:
+                        self._collect(node, tokens, index, found)
+        if "*" in tokens.text:
+            for index, key in enumerate(keys):
+                if "*" in key and key not in self._first:
+                    self._collect_starred(tokens, index, key, found)
         return found
 
     @staticmethod
@@ -153,40 +181,49 @@ class PhraseIndex:
                  found: list[PhraseMatch]) -> None:
         for section, entry in node.alone:
             found.append(PhraseMatch(section=section, entry=entry, first=index, end=index + 1))
-        if not node.by_second or index + 1 == len(tokens.keys):
-            return
-        candidates = node.by_second.get(tokens.keys[index + 1])
-        if candidates is not None:
-            PhraseIndex._collect_longer(candidates, tokens, index, found)
-        for alternative in tokens.alternatives[index + 1]:  # usually none
-            candidates = node.by_second.get(alternative)
-            if candidates is not None:
-                PhraseIndex._collect_longer(candidates, tokens, index, found)
+        if node.by_second and index + 1 < len(tokens.keys):
+            PhraseIndex._collect_longer(node, tokens, index, found)
 
     @staticmethod
-    def _collect_longer(candidates: list[tuple[tuple[str, ...], str, str]], tokens: Tokens,
-                        index: int, found: list[PhraseMatch]) -> None:
-        keys = tokens.keys
-        for words, section, entry in candidates:
-            end = index + len(words)
-            if end <= len(keys) and all(
-                    word == keys[position] or word in tokens.alternatives[position]
-                    for position, word in enumerate(words[2:], index + 2)):
-                found.append(PhraseMatch(section=section, entry=entry, first=index, end=end))
+    def _collect_longer(node: _FirstWord, tokens: Tokens, index: int,
+                        found: list[PhraseMatch]) -> None:
+        for second_word in _readings(tokens, index + 1):
+            second = node.by_second.get(second_word)
+            if second is None:
+                continue
+            for _words, section, entry in second.complete:
+                found.append(PhraseMatch(section=section, entry=entry, first=index,
+                                         end=index + 2))
+            if not second.by_third or index + 2 == len(tokens.keys):
+                continue
+            for third_word in _readings(tokens, index + 2):
+                for words, section, entry in second.by_third.get(third_word, ()):
+                    end = index + len(words)
+                    if end <= len(tokens.keys) and all(
+                            word in _readings(tokens, position)
+                            for position, word in enumerate(words[3:], index + 3)):
+                        found.append(PhraseMatch(section=section, entry=entry, first=index,
+                                                 end=end))
 
     def has_word(self, key: str, *, section: str) -> bool:
         """Whether ``key`` alone is an entry of ``section`` (in any spelling)."""
         node = self._first.get(key)
         return node is not None and any(hit == section for hit, _ in node.alone)
 
-    def _find_starred(self, index: int, key: str) -> list[PhraseMatch]:
+    def _collect_starred(self, tokens: Tokens, index: int, key: str,
+                         found: list[PhraseMatch]) -> None:
+        """A self-censored word ("f*ck", "b*tch") read as the listed word it can only be."""
         if key[0] == "*" or key.count("*") * 2 > len(key):
-            return []  # "*****" or "f***" says too little to call it a particular word
-        for spelling, section, entry in self._single_by_length.get(len(key), ()):
+            return  # "*****" or "f***" says too little to call it a particular word
+        for word in self._first_by_length.get(len(key), ()):
             if all(typed == wanted or (typed == "*" and wanted in _VOWELS)
-                   for typed, wanted in zip(key, spelling, strict=True)):
-                return [PhraseMatch(section=section, entry=entry, first=index, end=index + 1)]
-        return []
+                   for typed, wanted in zip(key, word, strict=True)):
+                self._collect(self._first[word], tokens, index, found)
+
+
+def _readings(tokens: Tokens, index: int) -> tuple[str, ...]:
+    alternatives = tokens.alternatives[index]
+    return (tokens.keys[index], *alternatives) if alternatives else (tokens.keys[index],)
 
 
 def by_section(matches: Iterable[PhraseMatch]) -> dict[str, list[PhraseMatch]]:

@@ -17,6 +17,7 @@ Two views, because contact details and words need different treatment:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -50,14 +51,14 @@ _INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u3164\uffa0")
 # "1" and "!" become "i"; word lists treat i and l as the same letter (see lexicon.py).
 _LEET: Final = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                               "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
-# A word with a leet character next to a letter; "!" counts only before a letter, so "wow!"
-# is left alone.
-_LEET_WORD: Final = re.compile(
-    r"[a-z0-9@$!|]*(?:[a-z][0-9@$|]|[0-9@$!|][a-z])[a-z0-9@$!|]*")
-# One scan to tell whether the words view differs from the folded one at all.
-_LEET_OR_ELONGATION: Final = re.compile(r"[a-z][0-9@$|]|[0-9@$!|][a-z]|([a-z])\1\1")
-# A run of three or more of the same letter is elongation; two is ordinary spelling.
-_ELONGATION: Final = re.compile(r"([a-z])\1{2,}")
+# A leet character next to a letter marks a word to read; "!" counts only before a letter,
+# so "wow!" is left alone.
+_LEET_NEXT_TO_LETTER: Final = re.compile(r"[a-z][0-9@$|]|[0-9@$!|][a-z]")
+_LEET_WORD_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
+_LEET_CHARACTER: Final = re.compile(r"[0-9@$!|]")
+# A run of three or more of the same letter is elongation; two is ordinary spelling. Not "w":
+# "www." is an address, not a drawl.
+_ELONGATION: Final = re.compile(r"([a-vx-z])\1{2,}")
 _NON_ASCII_RUN: Final = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -101,21 +102,27 @@ class Tokens:
     clause_start: tuple[bool, ...]
     alternatives: tuple[tuple[str, ...], ...]
     text: str = field(repr=False)
+    # The keys as a set, for the cheap "could this list match at all?" checks.
+    key_set: frozenset[str] = field(init=False, repr=False)
+    has_alternatives: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_set", frozenset(self.keys))
+        object.__setattr__(self, "has_alternatives", any(self.alternatives))
 
     @cached_property
     def spans(self) -> tuple[tuple[int, int], ...]:
-        return tuple(match.span() for match in _TOKEN.finditer(self.text)
-                     if _token_key(match.group()))
-
-    @cached_property
-    def key_set(self) -> frozenset[str]:
-        """The keys as a set, for the cheap "could this list match at all?" checks."""
-        return frozenset(self.keys)
+        if "'" in self.text or "*" in self.text:  # a word of only "'" or "*" has no key
+            return tuple([match.span() for match in _TOKEN.finditer(self.text)
+                          if match.group().strip("'*")])
+        return tuple([match.span() for match in _TOKEN.finditer(self.text)])
 
 
 _TOKEN: Final = re.compile(r"[\w*']+")
-# Quotation marks are not breaks: in `he said "you're worthless"` the "said" matters.
-_CLAUSE_BREAK: Final = re.compile(r"[.,;:!?()\[\]\n]|\s-\s")
+# Punctuation that ends a clause. Quotation marks do not: in `he said "you're worthless"` the
+# "said" matters.
+# Each word, with the break before it if there is one (a break and then anything but a word).
+_WORD_AFTER_BREAK: Final = re.compile(r"(?:([.,;:!?()\[\]\n]|\s-\s)[^\w*']*)?([\w*']+)")
 
 
 def _token_key(word: str) -> str:
@@ -127,32 +134,38 @@ class NormalizedText:
     original: str
     folded: TextView
     words: TextView
+    tokens: Tokens  # the words view's words, shared by every detector that matches words
 
-    @cached_property
-    def tokens(self) -> Tokens:
-        # Built on first use and shared by every detector that matches words. On the hot
-        # path, so: one findall per clause, and spans only on demand.
-        text = self.words.text
-        needs_cleaning = "'" in text or "*" in text
-        keys: list[str] = []
-        clause_start: list[bool] = []
-        for clause in _CLAUSE_BREAK.split(text):
-            words = _TOKEN.findall(clause)
-            if needs_cleaning:
-                words = [key for key in map(_token_key, words) if key]
-            if words:
-                clause_start.append(True)
-                clause_start.extend([False] * (len(words) - 1))
-                keys.extend(words)
-        elongated = self.words.elongated
-        if elongated:
-            alternatives = tuple(_doubled_readings(match.group(), match.start(), elongated)
-                                 for match in _TOKEN.finditer(text)
-                                 if _token_key(match.group()))
-        else:
-            alternatives = ((),) * len(keys)
-        return Tokens(keys=tuple(keys), clause_start=tuple(clause_start),
-                      alternatives=alternatives, text=text)
+
+def _tokenize(words: TextView) -> Tokens:
+    """The words of the words view, with where clauses start and the other readings of
+    elongated words. On the hot path: one findall for words and the breaks before them, and
+    spans only when a detector asks."""
+    text = words.text
+    pairs = _WORD_AFTER_BREAK.findall(text.replace("'", "") if "'" in text else text)
+    keys = [word for _, word in pairs]
+    # A word opens a clause when a break (or the start) comes before it.
+    clause_start = [bool(brk) for brk, _ in pairs]
+    if "*" in text:  # "*hugs*", "f*ck": stars at the ends go; a word of only stars goes
+        kept = [(key.strip("*"), opens) for key, opens in zip(keys, clause_start,
+                                                               strict=True)]
+        keys = [key for key, _ in kept if key]
+        clause_start = [opens for key, opens in kept if key]
+    if clause_start:
+        clause_start[0] = True
+    alternatives: list[tuple[str, ...]] = [()] * len(keys)
+    elongated = words.elongated
+    if elongated:
+        matches = [match for match in _TOKEN.finditer(text) if match.group().strip("'*")]
+        starts = [match.start() for match in matches]
+        for position in elongated:
+            index = bisect.bisect_right(starts, position) - 1
+            if index >= 0 and position < matches[index].end() and not alternatives[index]:
+                match = matches[index]
+                alternatives[index] = _doubled_readings(match.group(), match.start(),
+                                                        elongated)
+    return Tokens(keys=tuple(keys), clause_start=tuple(clause_start),
+                  alternatives=tuple(alternatives), text=text)
 
 
 _MAX_ELONGATIONS_PER_WORD: Final = 3
@@ -177,7 +190,8 @@ def _doubled_readings(word: str, start: int, elongated: tuple[int, ...]) -> tupl
 
 def normalize_text(text: str) -> NormalizedText:
     folded = _fold(text)
-    return NormalizedText(original=text, folded=folded, words=_to_words_view(folded))
+    words = _to_words_view(folded)
+    return NormalizedText(original=text, folded=folded, words=words, tokens=_tokenize(words))
 
 
 def fold_text(text: str) -> str:
@@ -185,11 +199,14 @@ def fold_text(text: str) -> str:
     return _fold(text).text
 
 
-_fold_cache: dict[str, str] = {}
+# Per process: each non-ASCII character's folded form, and whether it is a combining mark.
+_fold_cache: dict[str, tuple[str, bool]] = {}
+_FOLD_CACHE_LIMIT: Final = 10_000  # bounded against odd input
 
 
-def _fold_char(char: str) -> str:
-    """NFKC + casefold + look-alikes + accent stripping for one non-ASCII character."""
+def _fold_char(char: str) -> tuple[str, bool]:
+    """NFKC + casefold + look-alikes + accent stripping for one non-ASCII character, and
+    whether it is a combining mark."""
     cached = _fold_cache.get(char)
     if cached is not None:
         return cached
@@ -207,18 +224,23 @@ def _fold_char(char: str) -> str:
                 piece = decomposed[0]
             pieces.append(piece)
         folded = "".join(pieces)
-    if len(_fold_cache) < 10_000:  # the cache is per process; bound it against odd input
-        _fold_cache[char] = folded
-    return folded
+    result = (folded, unicodedata.combining(char) != 0)
+    if len(_fold_cache) < _FOLD_CACHE_LIMIT:
+        _fold_cache[char] = result
+    return result
 
 
 def _fold(text: str) -> TextView:
     if text.isascii():
         return TextView(text=text.lower())
+    one_to_one = _fold_one_to_one(text)
+    if one_to_one is not None:
+        return one_to_one
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     position = 0
+    cache_get = _fold_cache.get
     for run in _NON_ASCII_RUN.finditer(text):
         run_start, run_end = run.span()
         if position < run_start:  # the ASCII stretch before this run maps one to one
@@ -227,14 +249,16 @@ def _fold(text: str) -> TextView:
             ends.extend(range(position + 1, run_start + 1))
         for index in range(run_start, run_end):
             char = text[index]
-            previous = out[-1][-1:] if out else ""
-            if unicodedata.combining(char) and previous.isascii() and previous.isalpha():
+            folded, combining = cache_get(char) or _fold_char(char)
+            if combining and out and out[-1][-1:].isascii() and out[-1][-1:].isalpha():
                 # A combining mark after a Latin letter (decomposed input, or "zalgo" text):
                 # drop it, and let the letter's span cover it.
                 ends[-1] = index + 1
-                continue
-            folded = _fold_char(char)
-            if folded:
+            elif len(folded) == 1:
+                out.append(folded)
+                starts.append(index)
+                ends.append(index + 1)
+            elif folded:  # "ﬁ" -> "fi", "ß" -> "ss": every piece maps to the one character
                 out.append(folded)
                 starts.extend([index] * len(folded))
                 ends.extend([index + 1] * len(folded))
@@ -246,8 +270,59 @@ def _fold(text: str) -> TextView:
     return TextView(text="".join(out), starts=starts, ends=ends)
 
 
-def _leet_word(match: re.Match[str]) -> str:
-    word = match.group()
+def _fold_one_to_one(text: str) -> TextView | None:
+    """The common non-ASCII case: every non-ASCII character folds to one character or to
+    nothing, so only the (few) non-ASCII runs need replacing. None when one expands ("ß" ->
+    "ss") or is a combining mark, which need the character-by-character map."""
+    removed = False
+    for run in _NON_ASCII_RUN.findall(text):
+        for char in run:
+            folded, combining = _fold_cache.get(char) or _fold_char(char)
+            if combining or len(folded) > 1:
+                return None
+            removed = removed or not folded
+    folded_text = _NON_ASCII_RUN.sub(_fold_run, text).lower()
+    if not removed:
+        return TextView(text=folded_text)  # position for position: no map needed
+    starts = [index for index, char in enumerate(text)
+              if char.isascii() or _folded_char(char)]
+    return TextView(text=folded_text, starts=starts, ends=[start + 1 for start in starts])
+
+
+def _fold_run(run: re.Match[str]) -> str:
+    return "".join(map(_folded_char, run.group()))
+
+
+def _folded_char(char: str) -> str:
+    return (_fold_cache.get(char) or _fold_char(char))[0]
+
+
+def _unleet(text: str) -> str:
+    """Leetspeak read as letters in each word that has a leet character next to a letter.
+    Found from those pairs, as digits elsewhere ("10:30", "2 years") are the common case."""
+    pieces: list[str] = []
+    done = 0
+    length = len(text)
+    for pair in _LEET_NEXT_TO_LETTER.finditer(text):
+        if pair.start() < done:
+            continue  # in a word already read
+        start, end = pair.start(), pair.end()
+        while start > done and text[start - 1] in _LEET_WORD_CHARACTERS:
+            start -= 1
+        while end < length and text[end] in _LEET_WORD_CHARACTERS:
+            end += 1
+        pieces.append(text[done:start])
+        pieces.append(_read_leet_word(text[start:end]))
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _read_leet_word(word: str) -> str:
+    if word[0] != "@" and word[-1] not in "!|":
+        return word.translate(_LEET)
     # "@name" is a mention and "wow!!" is punctuation: only translate what sits inside
     # the word, keeping a leading "@" and trailing "!"/"|" as they are.
     core_start = 1 if word.startswith("@") else 0
@@ -259,11 +334,12 @@ def _leet_word(match: re.Match[str]) -> str:
 
 def _to_words_view(folded: TextView) -> TextView:
     text = folded.text
-    if _LEET_OR_ELONGATION.search(text) is None:
-        return folded  # most messages
-    text = _LEET_WORD.sub(_leet_word, text)  # same length: positions are unchanged
-    if not _ELONGATION.search(text):
-        return TextView(text=text, starts=folded.starts, ends=folded.ends)
+    if _LEET_CHARACTER.search(text) is not None:
+        text = _unleet(text)  # same length: positions are unchanged
+    if _ELONGATION.search(text) is None:
+        # Most messages: no leetspeak and no elongation, the folded view itself.
+        return folded if text is folded.text else TextView(text=text, starts=folded.starts,
+                                                            ends=folded.ends)
 
     length = len(folded.text)
     old_starts = folded.starts if folded.starts is not None else range(length)

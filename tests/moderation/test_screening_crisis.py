@@ -1,0 +1,132 @@
+"""The crisis detector: tiers, negation, someone else's crisis, and the everyday language it
+must not mistake for one. Its signals route support; they never sanction anyone."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.screening import ScreeningContext, Severity, screen_message
+
+
+def crisis(text: str):
+    return screen_message(text=text, context=ScreeningContext(), detectors=["crisis"])
+
+
+def kinds(text: str) -> list[str]:
+    return [signal.kind for signal in crisis(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "I want to die",
+    "i just wanna die",
+    "I'm going to kill myself",
+    "kms",
+    "I want to end it all",
+    "I'm suicidal",
+    "I don't want to live anymore",
+    "thinking about suicide a lot lately",
+    "I want to unalive myself",
+    "i w4nt t0 d1e",
+    "I waaaant to diiie",
+])
+def test_high_risk(text):
+    signals = crisis(text)
+    assert [signal.kind for signal in signals] == ["high_risk"], signals
+    assert signals[0].severity == Severity.HIGH and signals[0].rule == "crisis-support"
+
+
+@pytest.mark.parametrize("text", [
+    "suicide has been on my mind",
+    "sometimes I wish I was dead",
+    "everyone would be better off without me",
+    "I want to go to sleep and not wake up",
+    "I just want to not wake up",
+    "i can't do this anymore",
+    "I keep cutting myself",
+    "I want to unalive",
+    "kms lol",  # laughter lowers the tier, never to nothing
+    "I should just die",
+])
+def test_concern(text):
+    signals = crisis(text)
+    assert [signal.kind for signal in signals] == ["concern"], signals
+    assert signals[0].severity == Severity.MEDIUM
+
+
+@pytest.mark.parametrize("text", [
+    "I want to die tonight",
+    "goodbye everyone. I have the pills ready",
+    "I'm going to kill myself, I have a plan",
+    "this is goodbye, I won't be here tomorrow",
+    "I wish I was dead. I've saved up my pills",
+])
+def test_imminent(text):
+    signals = crisis(text)
+    assert [signal.kind for signal in signals] == ["imminent"], signals
+    assert signals[0].severity == Severity.CRITICAL
+
+
+def test_the_signal_points_at_the_phrase():
+    text = "Honestly? I w\u0430nt to die."
+    [signal] = crisis(text)
+    assert text[slice(*signal.span)] == "w\u0430nt to die"
+
+
+@pytest.mark.parametrize("text", [
+    "I'm not suicidal, just tired",
+    "I don't want to die, I want things to change",
+    "I would never kill myself",
+    "I'm not going to kill myself, don't worry",
+    "I am no longer suicidal",
+])
+def test_negated(text):
+    assert crisis(text) == []
+
+
+def test_negation_does_not_reach_across_a_new_clause():
+    assert kinds("I don't know if I want to live") == []  # nothing listed: no false tier
+    assert kinds("I'm not okay and I want to die") == ["high_risk"]
+    assert kinds("I'm not sure, but I want to die") == ["high_risk"]
+
+
+@pytest.mark.parametrize(("text", "severity"), [
+    ("my friend wants to die", Severity.HIGH),
+    ("my sister is suicidal and I don't know what to do", Severity.HIGH),
+    ("he said he's going to kill himself", Severity.HIGH),
+    ("my friend says she wants to end her life tonight", Severity.CRITICAL),
+    ("I think my brother is self harming", Severity.MEDIUM),
+])
+def test_worried_about_someone(text, severity):
+    signals = crisis(text)
+    assert [signal.kind for signal in signals] == ["worried_about_someone"], signals
+    assert signals[0].severity == severity
+
+
+def test_someone_else_and_the_writer_together():
+    assert sorted(kinds("my friend is suicidal and so am I, I want to die")) == [
+        "high_risk", "worried_about_someone"]
+
+
+@pytest.mark.parametrize("text", [
+    "are you suicidal? it's ok to tell me",  # a peer asking, as they should
+    "do you want to die, or do you want the pain to stop?",
+    "I thought I was going to die during that panic attack",
+    "this homework is killing me",
+    "I'm dead \U0001f480",
+    "I ran 5 kms today",
+    "it's suicide prevention week",
+    "my dad died by suicide when I was nine",
+    "I lost my brother to suicide",
+    "that plan would be career suicide",
+    "I'll die of embarrassment",
+    "I could not wake up this morning",
+    "goodbye everyone, see you tomorrow!",
+    "my phone is about to die",
+    "I want to go to the party",
+])
+def test_not_a_crisis(text):
+    assert crisis(text) == []
+
+
+def test_plain_chat():
+    assert crisis("Thanks for listening everyone, today was a rough one at work.") == []

@@ -36,8 +36,9 @@ def _context(message: Message) -> list[dict[str, Any]]:
 def queue_item_frame(item: ReviewItem) -> dict[str, Any]:
     message = item.message
     reasons = list(Report.objects.filter(message=message).values_list("reason", flat=True))
-    step = suggested_step(member_id=message.author_id)
     rules = sorted({s["rule"] for s in item.signals})
+    care = needs_care(item.signals, reasons)
+    step = None if care else suggested_step(member_id=message.author_id)
     return {
         "id": item.pk,
         "urgency": item.urgency,
@@ -54,10 +55,21 @@ def queue_item_frame(item: ReviewItem) -> dict[str, Any]:
         "appeal": item.appeal_note,
         "report_reasons": sorted(set(reasons)),
         "context": _context(message),
-        "suggested": {"kind": step.kind.value, "label": step.label,
-                      "duration_minutes": int(step.duration.total_seconds() // 60)
-                      if step.duration else None},
+        # Someone who may be struggling needs a person, not the sanction ladder.
+        "needs_care": care,
+        "suggested": None if step is None else {
+            "kind": step.kind.value, "label": step.label,
+            "duration_minutes": int(step.duration.total_seconds() // 60)
+            if step.duration else None},
     }
+
+
+def needs_care(signals: list[dict[str, Any]], report_reasons: list[str]) -> bool:
+    """Only signs of distress (crisis signals, "I'm worried" reports) and nothing else."""
+    distress = any(s["detector"] == "crisis" for s in signals) or "worried" in report_reasons
+    other = (any(s["detector"] != "crisis" for s in signals)
+             or any(reason != "worried" for reason in report_reasons))
+    return distress and not other
 
 
 def decisions_for_member(*, member_id: int) -> dict[str, list[Any]]:

@@ -40,3 +40,31 @@ def _in_memory_channel_layer(settings) -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+# Data the migrations seed (site ground rules, the default screening policy, helplines).
+# Transactional tests empty every table afterwards, so it is put back before each test that
+# uses the database, with the migrations' own functions (idempotent get_or_create).
+SEED_MIGRATIONS = (
+    ("moderation.migrations.0002_site_ground_rules", "add_site_rules_and_default_policy"),
+    ("moderation.migrations.0005_seed_helplines", "add_helplines"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_data(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    transactional = marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    import importlib
+
+    from django.apps import apps
+
+    from moderation.models import GroundRule
+
+    if GroundRule.objects.filter(room__isnull=True).exists():
+        return
+    for module_name, function_name in SEED_MIGRATIONS:
+        getattr(importlib.import_module(module_name), function_name)(apps, None)

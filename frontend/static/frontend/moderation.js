@@ -231,12 +231,9 @@ function carryOver(old, card) {
   }
 }
 
-// Only signs of distress (crisis signals, "I'm worried" reports) and nothing else.
+// The server decides (moderation/selectors.py): only signs of distress, nothing else.
 function needsCare(item) {
-  const distress = item.signals.some((s) => s.detector === "crisis") || item.report_reasons.includes("worried");
-  const other = item.signals.some((s) => s.detector !== "crisis")
-    || item.report_reasons.some((r) => r !== "worried");
-  return distress && !other;
+  return item.needs_care;
 }
 
 function reasonsOf(item) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -25,6 +26,16 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None:
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            # The client closed while a frame (a broadcast, presence) was on its way. Its
+            # websocket.disconnect is queued behind this frame; the consumer must live to
+            # handle it, or its presence row and hub entry stay behind for good.
+            logger.debug("frame for a closed socket dropped")
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=encode(frame))

@@ -20,7 +20,7 @@ from chat.protocol import CloseCode, ProtocolError
 from chat.socket_base import HearthSocket
 from moderation import services
 from moderation.models import ReviewItem, SanctionKind
-from moderation.permissions import can_moderate
+from moderation.permissions import can_moderate, require_moderator
 from moderation.selectors import open_queue, queue_item_frame
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,14 @@ def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True
     return value
 
 
+def _timeout_duration(minutes: int) -> timedelta:
+    # Checked here, before timedelta: a huge number would overflow it (a crash, not a refusal).
+    if not 1 <= minutes <= services.MAX_TIMEOUT // timedelta(minutes=1):
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            "duration_minutes must be from 1 minute to 30 days.")
+    return timedelta(minutes=minutes)
+
+
 def _item_author(item_id: int) -> tuple[int, int]:
     item = ReviewItem.objects.select_related("message").filter(pk=item_id).first()
     if item is None:
@@ -68,7 +76,11 @@ def _item_author(item_id: int) -> tuple[int, int]:
 
 def _run(moderator: Member, data: dict[str, Any]) -> dict[str, Any]:
     """Carry out one staff frame; returns the reply frame."""
-    frame_type = data.get("type")
+    # The role as it is now, not as it was at connect: an admin may have taken it away.
+    moderator = require_moderator(Member.objects.filter(pk=moderator.pk).first())
+    if "type" not in data:
+        raise ProtocolError(ErrorCode.MISSING_FIELD, "The field 'type' is required.")
+    frame_type = data["type"]
     if frame_type not in STAFF_FRAME_TYPES:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
                             f"Known types: {', '.join(STAFF_FRAME_TYPES)}.")
@@ -105,7 +117,7 @@ def _run(moderator: Member, data: dict[str, Any]) -> dict[str, Any]:
         moderator=moderator, member_id=author_id, kind=SANCTIONS[action],
         rule=_field(data, "rule", str), reason=reason,
         room_id=room_id if scope == "room" else None,
-        duration=timedelta(minutes=minutes) if minutes else None, item_id=item_id)
+        duration=_timeout_duration(minutes) if action == "timeout" else None, item_id=item_id)
     return {"type": "action_done", "item_id": item_id, "action": action}
 
 

@@ -13,6 +13,10 @@ from chat.events import tell_room_sync
 from moderation.models import GroundRule, RoomRulesVersion, RulesAcceptance
 from rooms.models import Room
 
+# Site-wide rules (no room) before a room's own on every database: PostgreSQL would sort NULL
+# last, SQLite first.
+SITE_RULES_FIRST = F("room_id").asc(nulls_first=True)
+
 
 @dataclass(frozen=True)
 class RoomRules:
@@ -29,8 +33,8 @@ def rules_version(*, room_id: int) -> int:
 
 
 def room_rules(*, room_id: int) -> RoomRules:
-    rules = GroundRule.objects.filter(Q(room__isnull=True) | Q(room_id=room_id),
-                                      is_active=True).order_by("room_id", "position", "code")
+    rules = (GroundRule.objects.filter(Q(room__isnull=True) | Q(room_id=room_id), is_active=True)
+             .order_by(SITE_RULES_FIRST, "position", "code"))
     return RoomRules(
         version=rules_version(room_id=room_id),
         rules=[{"code": r.code, "title": r.title, "text": r.text,
@@ -39,7 +43,7 @@ def room_rules(*, room_id: int) -> RoomRules:
 
 
 def rule_title(code: str) -> str:
-    rule = GroundRule.objects.filter(code=code).order_by("room_id").first()
+    rule = GroundRule.objects.filter(code=code).order_by(SITE_RULES_FIRST).first()
     return rule.title if rule else code
 
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
@@ -38,7 +38,9 @@ def active_posting_sanction(*, member_id: int, room_id: int) -> Sanction | None:
                     starts_at__lte=now)
             .filter(Q(room_id=room_id) | Q(room__isnull=True))
             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-            .order_by("ends_at").last())
+            # A ban (no end) first, else the timeout that ends last; explicit about NULL,
+            # which SQLite sorts first and PostgreSQL last.
+            .order_by(F("ends_at").desc(nulls_first=True)).first())
 
 
 def ensure_may_post(*, member_id: int, room_id: int) -> None:

@@ -123,7 +123,9 @@ def report_message(*, reporter: Member, room_id: int, seq: int, reason: str,
             item.report_count = Report.objects.filter(message=message).count()
             if item.state == ReviewState.RESOLVED:
                 item.state, item.resolved_at, item.resolution = ReviewState.OPEN, None, ""
-            worried = reason == ReportReason.WORRIED
+            # Any "I'm worried" report keeps the item first, whatever later reports say.
+            worried = Report.objects.filter(message=message,
+                                            reason=ReportReason.WORRIED).exists()
             base = urgency_of(_signals_of(item), item.report_count)
             item.urgency = base + (100 if worried else 0)
             item.save()
@@ -195,9 +197,17 @@ def _check_reason(reason: str) -> str:
     return reason.strip()
 
 
+def _check_rule(rule: str) -> str:
+    # Every decision cites a ground rule: the member's notice and the audit row name it.
+    if not rule.strip():
+        raise HearthError(ErrorCode.MISSING_FIELD, "Every decision cites a ground rule.")
+    return rule.strip()
+
+
 def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> Message:
     require_moderator(moderator)
     reason = _check_reason(reason)
+    rule = _check_rule(rule)
     with transaction.atomic():
         item = _open_item(item_id)
         message = item.message
@@ -224,6 +234,7 @@ def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) 
 def hide_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> Message:
     require_moderator(moderator)
     reason = _check_reason(reason)
+    rule = _check_rule(rule)
     with transaction.atomic():
         item = _open_item(item_id)
         message = item.message
@@ -283,8 +294,7 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
     """
     require_moderator(moderator)
     reason = _check_reason(reason)
-    if not rule:
-        raise HearthError(ErrorCode.MISSING_FIELD, "Every sanction cites a ground rule.")
+    rule = _check_rule(rule)
     if kind == SanctionKind.TIMEOUT and (duration is None or not
                                          timedelta(0) < duration <= MAX_TIMEOUT):
         raise HearthError(ErrorCode.INVALID_FIELD,

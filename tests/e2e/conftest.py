@@ -17,7 +17,7 @@ STAFF_PASSWORD = "a-long-test-password-for-mod1"
 MODERATOR_USERNAME = "mod1"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     # A one-second heartbeat makes silent gaps and dead sockets show up within seconds.
     with run_servers(tmp_path_factory.mktemp("e2e"),
@@ -26,7 +26,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         yield running
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running while it is
+# open, and the asyncio system tests that run after tests/e2e cannot start their own.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:
@@ -72,7 +74,7 @@ def visitor(browser: Any, servers: Servers) -> Iterator[Callable[..., Visitor]]:
     assert not problems, "\n".join(problems)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def moderator_account(servers: Servers) -> str:
     """A moderator login, made once with the add_staff command (password from the env)."""
     servers.manage("add_staff", MODERATOR_USERNAME, "--role", "moderator")

@@ -190,20 +190,22 @@ class RoomConsumer(HearthSocket):
     async def _handle(self, frame: Any) -> None:
         if isinstance(frame, SendFrame):
             await self._handle_send(frame)
-        elif isinstance(frame, ResumeFrame | HistoryFrame):
+        elif isinstance(frame, ResumeFrame | HistoryFrame | ReportFrame):
+            # Reads and reports share a bucket: each costs a query, a report also a live
+            # update to every moderator.
             wait = hub.read_bucket(self.member_id).take()
             if wait:
                 await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
             elif isinstance(frame, ResumeFrame):
                 await self._handle_resume(frame)
-            else:
+            elif isinstance(frame, HistoryFrame):
                 await self._handle_history(frame)
+            else:
+                await self._handle_report(frame)
         elif isinstance(frame, AcceptRulesFrame):
             rules = await database_sync_to_async(_accept)(self.member_id, self.room_id,
                                                           frame.version)
             await self.send_frame({"type": "rules", **rules})
-        elif isinstance(frame, ReportFrame):
-            await self._handle_report(frame)
         elif isinstance(frame, MuteFrame):
             await self._handle_mute(frame)
 

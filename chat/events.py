@@ -33,13 +33,19 @@ def _layer() -> Any:
     return layer
 
 
-async def broadcast_to_room(room_id: int, frame: dict[str, Any]) -> None:
-    """Encode once; every socket in the room gets the same text."""
-    await _layer().group_send(room_group(room_id), {"type": "room.frame", "text": encode(frame)})
+async def broadcast_to_room(room_id: int, frame: dict[str, Any], *,
+                            author_id: int | None = None) -> None:
+    """Encode once; every socket in the room gets the same text. With `author_id`, sockets
+    of members who muted that author skip it."""
+    event: dict[str, Any] = {"type": "room.frame", "text": encode(frame)}
+    if author_id is not None:
+        event["author_id"] = author_id
+    await _layer().group_send(room_group(room_id), event)
 
 
-def broadcast_to_room_sync(room_id: int, frame: dict[str, Any]) -> None:
-    async_to_sync(broadcast_to_room)(room_id, frame)
+def broadcast_to_room_sync(room_id: int, frame: dict[str, Any], *,
+                           author_id: int | None = None) -> None:
+    async_to_sync(broadcast_to_room)(room_id, frame, author_id=author_id)
 
 
 def tell_member_sockets_sync(member_id: int, event: dict[str, Any]) -> None:

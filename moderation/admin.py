@@ -21,8 +21,11 @@ class GroundRuleAdmin(admin.ModelAdmin[GroundRule]):
 
     def save_model(self, request: HttpRequest, obj: GroundRule, form: ModelForm[GroundRule],
                    change: bool) -> None:
+        previous = GroundRule.objects.filter(pk=obj.pk).select_related("room").first()
         super().save_model(request, obj, form, change)
         rules_changed(room=obj.room)
+        if previous is not None and previous.room_id != obj.room_id:
+            rules_changed(room=previous.room)  # the rule left that room (or the site set)
 
     def delete_model(self, request: HttpRequest, obj: GroundRule) -> None:
         room = obj.room
@@ -39,7 +42,14 @@ class GroundRuleAdmin(admin.ModelAdmin[GroundRule]):
 @admin.register(ScreeningPolicy)
 class ScreeningPolicyAdmin(admin.ModelAdmin[ScreeningPolicy]):
     list_display = ("__str__", "contact", "harassment", "spam", "crisis")
-    help_texts = {"crisis": "A crisis signal can at most hold a message; it never blocks."}
+
+    def get_form(self, request: HttpRequest, obj: ScreeningPolicy | None = None,
+                 change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.base_fields["crisis"].help_text = (
+            "A crisis signal can at most hold a message for review; it never blocks, masks "
+            "or sanctions. Mask and block act as hold here.")
+        return form
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):

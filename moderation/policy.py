@@ -62,8 +62,11 @@ def decide(*, text: str, signals: list[Signal], actions: PolicyActions) -> Verdi
     deciding: Signal | None = None
     action = ScreeningAction.ALLOW
     mask_spans: list[tuple[int, int]] = []
+    blocked_spans: list[tuple[int, int]] = []
     for signal in sorted(signals, key=lambda s: -s.severity):
         signal_action = actions.for_detector(signal.detector)
+        if signal_action == ScreeningAction.BLOCK and signal.span is not None:
+            blocked_spans.append(signal.span)
         if signal_action == ScreeningAction.MASK and signal.span is None:
             # Nothing to mask (a whole-message signal): holding is the cautious reading.
             signal_action = ScreeningAction.HOLD
@@ -71,6 +74,12 @@ def decide(*, text: str, signals: list[Signal], actions: PolicyActions) -> Verdi
             mask_spans.append(signal.span)
         if _STRENGTH[signal_action] > _STRENGTH[action]:
             action, deciding = signal_action, signal
+    if action == ScreeningAction.BLOCK and any(s.detector == CRISIS_DETECTOR for s in signals):
+        # Someone may be in crisis: a block would drop their words unseen. Hold instead, so a
+        # moderator reads it at once and the author still sees what they wrote; what would
+        # have been blocked for its own sake (a phone number) is masked, never stored.
+        action = ScreeningAction.HOLD
+        mask_spans.extend(blocked_spans)
     masked = bool(mask_spans) and action != ScreeningAction.BLOCK
     if deciding is None:
         deciding = max(signals, key=lambda s: s.severity)

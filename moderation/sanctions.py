@@ -59,20 +59,22 @@ class SanctionRefusedError(HearthError):
         self.retry_after = retry_after
 
 
+def _rung_of(sanction: Sanction) -> int:
+    """Where a past sanction sits on the ladder; a timeout of any length counts, by length."""
+    if sanction.kind == SanctionKind.WARNING:
+        return 0
+    if sanction.kind == SanctionKind.BAN or sanction.ends_at is None:
+        return len(LADDER) - 1
+    length = sanction.ends_at - sanction.starts_at
+    long_timeout = LADDER[2].duration or timedelta(hours=24)
+    return 2 if length >= long_timeout - timedelta(minutes=1) else 1
+
+
 def suggested_step(*, member_id: int) -> LadderStep:
     """The next rung: one past the strongest sanction this member had in the last 90 days."""
     since = timezone.now() - LADDER_LOOKBACK
-    history = list(Sanction.objects.filter(member_id=member_id, starts_at__gte=since))
-    rung = -1
-    for sanction in history:
-        for index, step in enumerate(LADDER):
-            same_kind = sanction.kind == step.kind
-            same_length = step.duration is None or (
-                sanction.ends_at is not None
-                and abs((sanction.ends_at - sanction.starts_at) - step.duration)
-                < timedelta(minutes=1))
-            if same_kind and same_length:
-                rung = max(rung, index)
+    history = Sanction.objects.filter(member_id=member_id, starts_at__gte=since)
+    rung = max((_rung_of(sanction) for sanction in history), default=-1)
     return LADDER[min(rung + 1, len(LADDER) - 1)]
 
 

@@ -18,10 +18,12 @@ from django.utils import timezone
 from chat.errors import ErrorCode, HearthError
 from chat.events import broadcast_to_room_sync, staff_broadcast_sync, tell_member_sockets_sync
 from chat.models import Member, Message, MessageStatus
+from chat.protocol import encode
 from moderation import notices
 from moderation.models import (
     AuditAction,
     AuditEntry,
+    GroundRule,
     Mute,
     Report,
     ReportReason,
@@ -201,6 +203,8 @@ def _check_rule(rule: str) -> str:
     # Every decision cites a ground rule: the member's notice and the audit row name it.
     if not rule.strip():
         raise HearthError(ErrorCode.MISSING_FIELD, "Every decision cites a ground rule.")
+    if not GroundRule.objects.filter(code=rule.strip(), is_active=True).exists():
+        raise HearthError(ErrorCode.INVALID_FIELD, "That is not one of the ground rules.")
     return rule.strip()
 
 
@@ -222,7 +226,8 @@ def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) 
             if was_hidden_from_room:
                 from chat.selectors import frame_for_message
 
-                broadcast_to_room_sync(message.room_id, frame_for_message(message))
+                broadcast_to_room_sync(message.room_id, frame_for_message(message),
+                                       author_id=message.author_id)
             tell_member_sockets_sync(message.author_id, notices.event(
                 notices.restored(message=message)))
             _push_queue_removed(item.pk)
@@ -275,7 +280,8 @@ def dismiss_item(*, moderator: Member, item_id: int, reason: str) -> None:
             if released:
                 from chat.selectors import frame_for_message
 
-                broadcast_to_room_sync(message.room_id, frame_for_message(message))
+                broadcast_to_room_sync(message.room_id, frame_for_message(message),
+                                       author_id=message.author_id)
             _push_queue_removed(item.pk)
 
         transaction.on_commit(announce)
@@ -307,6 +313,11 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
             raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
         now = timezone.now()
         item = _open_item(item_id) if item_id is not None else None
+        withdrawn = item is not None and item.message.status == MessageStatus.HELD
+        if item is not None and withdrawn:
+            # A sanction says the held message broke a rule: it never reaches the room.
+            item.message.status = MessageStatus.HIDDEN
+            item.message.save(update_fields=["status"])
         sanction = Sanction.objects.create(
             member=target, room_id=room_id, kind=kind, rule=rule, reason=reason,
             issued_by=moderator, starts_at=now, message=item.message if item else None,
@@ -320,6 +331,12 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         def announce() -> None:
             tell_member_sockets_sync(target.pk, notices.event(
                 notices.sanctioned(sanction=sanction)))
+            if item is not None and withdrawn:
+                held = item.message
+                tell_member_sockets_sync(target.pk, {
+                    "type": "room.frame", "room_id": held.room_id, "text": encode({
+                        "type": "message_removed", "room": held.room.slug, "seqs": [held.seq],
+                        "reason": "hidden"})})
             if item is not None:
                 _push_queue_removed(item.pk)
 

@@ -204,3 +204,14 @@ async def test_a_timed_out_member_gets_timed_out_with_retry_after_on_send():
     assert (error["code"], error["client_id"]) == ("timed_out", "during")
     assert 590 <= error["retry_after"] <= 600
     await socket.disconnect()
+
+
+def test_a_timeout_of_any_length_counts_on_the_ladder_by_its_length():
+    from moderation.sanctions import suggested_step
+
+    room, moderator, member = make_room(), make_staff(), make_member()
+    services.sanction_member(moderator=moderator, member_id=member.pk,
+                             kind=SanctionKind.TIMEOUT, rule="respect", reason="",
+                             room_id=room.pk, duration=timedelta(hours=3))
+    step = suggested_step(member_id=member.pk)
+    assert (step.kind, step.duration) == (SanctionKind.TIMEOUT, timedelta(hours=24))

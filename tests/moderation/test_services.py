@@ -304,3 +304,30 @@ def test_hiding_and_restoring_cite_a_rule(rule):
                        reason="") == ErrorCode.MISSING_FIELD
     assert item.refresh().state == ReviewState.OPEN
     assert not AuditEntry.objects.exists()
+
+
+def test_a_sanction_on_a_held_message_keeps_it_out_of_the_room_for_good(
+        django_capture_on_commit_callbacks):
+    room, moderator = make_room(), make_staff()
+    item = held_item(room)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sanction_member(moderator=moderator, member_id=item.message.author_id,
+                                 kind=SanctionKind.WARNING, rule="no-contact-details",
+                                 reason="", room_id=room.pk, item_id=item.id)
+    item.message.refresh_from_db()
+    assert item.message.status == MessageStatus.HIDDEN
+    assert item.message.seq not in history_for(item.message.author, room)
+
+
+def test_decisions_must_cite_a_real_ground_rule():
+    room, moderator = make_room(), make_staff()
+    item = reported_item(room)
+    for call, kwargs in (
+        (services.hide_message, {"item_id": item.id, "reason": ""}),
+        (services.restore_message, {"item_id": item.id, "reason": ""}),
+        (services.sanction_member, {"member_id": item.author.pk, "kind": SanctionKind.WARNING,
+                                    "reason": "", "room_id": room.pk}),
+    ):
+        assert code_of(call, moderator=moderator, rule="made-up-rule",
+                       **kwargs) == ErrorCode.INVALID_FIELD
+    assert item.refresh().state == ReviewState.OPEN

@@ -253,7 +253,7 @@ class RoomConsumer(HearthSocket):
             await self.send_frame(await database_sync_to_async(notices.masked)(
                 rule=verdict.rule, signals=verdict.signals))
         if result.review_item_id is not None:
-            await database_sync_to_async(moderation.push_new_review_item)(
+            await database_sync_to_async(moderation.push_queue_item)(
                 result.review_item_id)
 
     async def _handle_resume(self, frame: ResumeFrame) -> None:
@@ -325,4 +325,5 @@ class RoomConsumer(HearthSocket):
         await self.close(code=CloseCode.MEMBER_ERASED)
 
     async def rules_changed(self, event: dict[str, Any]) -> None:
-        await self.send_frame({"type": "rules_changed", "version": event["version"]})
+        await self.send_frame({"type": "rules_changed", "version": event["version"],
+                               "accepted": False, "rules": event["rules"]})

@@ -78,7 +78,11 @@ def rules_changed(*, room: Room | None) -> list[int]:
 
         def announce() -> None:
             for room_id, version in versions.items():
-                tell_room_sync(room_id, {"type": "rules.changed", "version": version})
+                # The new rules travel with the event: one query per room, not per socket,
+                # and no member has to reconnect to read them.
+                rules = room_rules(room_id=room_id).rules
+                tell_room_sync(room_id, {"type": "rules.changed", "version": version,
+                                         "rules": rules})
 
         transaction.on_commit(announce)
     return room_ids

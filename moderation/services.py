@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,11 +34,12 @@ from moderation.models import (
     ScreeningPolicy,
 )
 from moderation.permissions import require_moderator
-from moderation.policy import PolicyActions, Verdict, decide, urgency_of
+from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, urgency_of
 from moderation.rules import has_accepted
 from moderation.sanctions import ensure_may_post
 from moderation.screening import screen_message
-from moderation.screening.types import ScreeningContext, Severity
+from moderation.screening.types import ScreeningContext, Severity, Signal
+from moderation.selectors import queue_item_frame
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ def status_for(verdict: Verdict) -> str:
 def needs_review(verdict: Verdict) -> bool:
     """Held messages, crisis signals and severe signals go to the moderators' queue."""
     return verdict.action == ScreeningAction.HOLD or any(
-        s.detector == "crisis" or s.severity >= Severity.CRITICAL for s in verdict.signals)
+        s.detector == CRISIS_DETECTOR or s.severity >= Severity.CRITICAL
+        for s in verdict.signals)
 
 
 def open_review_for_screening(*, message: Message, verdict: Verdict) -> ReviewItem:
@@ -131,15 +132,13 @@ def report_message(*, reporter: Member, room_id: int, seq: int, reason: str,
             base = urgency_of(_signals_of(item), item.report_count)
             item.urgency = base + (100 if worried else 0)
             item.save()
-            transaction.on_commit(lambda: _push_queue_item(item.pk))
+            transaction.on_commit(lambda: push_queue_item(item.pk))
     except IntegrityError:
         raise HearthError(ErrorCode.ALREADY_REPORTED) from None
     return ReportReceipt(report_id=report.pk, seq=seq)
 
 
-def _signals_of(item: ReviewItem) -> tuple[Any, ...]:
-    from moderation.screening.types import Signal
-
+def _signals_of(item: ReviewItem) -> tuple[Signal, ...]:
     return tuple(Signal(detector=s["detector"], kind=s["kind"], rule=s["rule"],
                         severity=Severity(s["severity"])) for s in item.signals)
 
@@ -388,15 +387,14 @@ def appeal_decision(*, member: Member, text: str, sanction_id: int | None = None
         item.state, item.resolved_at, item.resolution = ReviewState.OPEN, None, ""
         item.appeal_note = text
         item.save()
-        transaction.on_commit(lambda: _push_queue_item(item.pk))
+        transaction.on_commit(lambda: push_queue_item(item.pk))
     return item
 
 
 # --- live queue -------------------------------------------------------------------------------
 
-def _push_queue_item(item_id: int) -> None:
-    from moderation.selectors import queue_item_frame
-
+def push_queue_item(item_id: int) -> None:
+    """Send an open item (new, reported, appealed) to every moderator's dashboard."""
     item = ReviewItem.objects.filter(pk=item_id).select_related(
         "message", "message__author", "message__room").first()
     if item is not None and item.state == ReviewState.OPEN:
@@ -405,11 +403,6 @@ def _push_queue_item(item_id: int) -> None:
 
 def _push_queue_removed(item_id: int) -> None:
     staff_broadcast_sync({"type": "queue_item_removed", "item_id": item_id})
-
-
-def push_new_review_item(item_id: int) -> None:
-    """Public for chat: after a held or flagged message commits."""
-    _push_queue_item(item_id)
 
 
 def log_blocked(verdict: Verdict) -> None:

@@ -207,6 +207,9 @@ async def test_open_sockets_get_rules_changed_and_must_accept_again():
     await database_sync_to_async(add_room_rule)(room, "no-spoilers")
 
     changed = await next_of(socket, "rules_changed")
+    # The new rules come with the frame: nobody has to reconnect to read them.
+    assert changed["accepted"] is False
+    assert "no-spoilers" in {r["code"] for r in changed["rules"]}
     await socket.send_json_to({"type": "send", "client_id": "after", "body": "hello again"})
     refused = await next_of(socket, "error")
     assert (refused["code"], refused["client_id"]) == ("rules_not_accepted", "after")

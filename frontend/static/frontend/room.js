@@ -87,7 +87,6 @@ let silenceTimer = null;
 let closedForGood = false;
 let rules = null;          // {version, accepted, rules} from welcome / rules
 let acceptWanted = null;   // "I agree" was pressed for this version; sent once connected
-let rulesStale = false;    // they changed: the new ones come with the next welcome
 let pausedUntil = 0;       // a moderator's timeout: posting comes back at this time (ms)
 let pauseTimer = null;
 let reportTarget = null;   // {seq, handle} while the report dialog is open
@@ -415,7 +414,6 @@ function showError(text) {
 // --- ground rules -----------------------------------------------------------------------
 function setRules(next) {
   rules = next;
-  rulesStale = false;
   renderRules();
   if (!rules.accepted) {
     openRules({ required: true });
@@ -455,7 +453,7 @@ function openRules({ required }) {
   rulesPanel.hidden = false;
   rulesPanel.dataset.mode = required ? "accept" : "read";
   rulesAccept.hidden = !required;
-  rulesAccept.disabled = required && (rulesStale || acceptWanted === rules?.version);
+  rulesAccept.disabled = required && acceptWanted === rules?.version;
   rulesClose.hidden = required;
   rulesIntro.hidden = !required;
   rulesToggle.hidden = required;
@@ -484,12 +482,8 @@ function onRules(frame) {
 
 function onRulesChanged(frame) {
   if (rules && rules.version >= frame.version && rules.accepted) return;
-  if (rules) rules.accepted = false;
-  rulesStale = true;
   rulesChanged.hidden = false;
-  openRules({ required: true });
-  // The next welcome carries the new rules; spread out so a whole room doesn't reconnect at once.
-  setTimeout(reconnectNow, Math.random() * 1500);
+  setRules({ version: frame.version, accepted: false, rules: frame.rules });
 }
 
 rulesAccept.addEventListener("click", () => {

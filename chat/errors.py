@@ -46,6 +46,11 @@ class ErrorCode(StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
     ALREADY_RESOLVED = "already_resolved"
     APPEAL_PENDING = "appeal_pending"
+    # Crisis support, staffing and take-aside conversations.
+    ROOM_UNSTAFFED = "room_unstaffed"
+    ESCALATION_NOT_FOUND = "escalation_not_found"
+    ASIDE_NOT_FOUND = "aside_not_found"
+    ASIDE_CLOSED = "aside_closed"
     # Handle changes (the "You" page).
     HANDLE_TOO_SHORT = "handle_too_short"
     HANDLE_TOO_LONG = "handle_too_long"
@@ -100,6 +105,11 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_RESOLVED: "Someone has already dealt with this.",
     ErrorCode.APPEAL_PENDING: "You've already asked for this to be looked at again. A "
                               "moderator will get back to you.",
+    ErrorCode.ROOM_UNSTAFFED: "This room is open when someone from our team is on duty, and "
+                              "nobody is right now. You can still read along.",
+    ErrorCode.ESCALATION_NOT_FOUND: "That alert isn't available.",
+    ErrorCode.ASIDE_NOT_FOUND: "That private conversation isn't available.",
+    ErrorCode.ASIDE_CLOSED: "That private conversation has ended.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side. Your message was not lost; "
                               "please try again.",
     ErrorCode.HANDLE_TOO_SHORT: "A handle needs at least 3 characters.",

@@ -30,6 +30,7 @@ class Rule(StrEnum):
     NO_SLURS = "no-slurs"
     NO_SPAM = "no-spam"
     CRISIS_SUPPORT = "crisis-support"
+    NO_METHOD_DETAILS = "no-method-details"
 
 
 class SignalKind(StrEnum):
@@ -55,6 +56,10 @@ class SignalKind(StrEnum):
     HIGH_RISK = "high_risk"
     IMMINENT = "imminent"
     WORRIED_ABOUT_SOMEONE = "worried_about_someone"
+    # Details of a method or means of suicide or self-harm (safe-messaging guidance): the
+    # message is collapsed for everyone but its author until a moderator looks. Never a
+    # sanction; it comes with the writer's own tier when they are also in distress.
+    METHOD_DETAIL = "method_detail"
 
 
 @dataclass(frozen=True)

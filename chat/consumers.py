@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -10,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from chat import selectors
 from chat.errors import ErrorCode, HearthError
-from chat.events import member_group, room_group
+from chat.events import aside_group, member_group, room_group, send_to_group
 from chat.hub import WORKER_ID, hub
 from chat.identity import member_id_from_session
 from chat.limits import HISTORY_PAGE_MAX, chat_limits
@@ -18,6 +19,10 @@ from chat.models import Member, MessageStatus
 from chat.protocol import (
     PROTOCOL_VERSION,
     AcceptRulesFrame,
+    AsideLeaveFrame,
+    AsideReplyFrame,
+    AsideSendFrame,
+    AskForSupportFrame,
     CloseCode,
     HistoryFrame,
     MuteFrame,
@@ -25,17 +30,20 @@ from chat.protocol import (
     ReportFrame,
     ResumeFrame,
     SendFrame,
+    SetRegionFrame,
     encode,
     error_frame,
     parse_client_frame,
 )
 from chat.services import MessageBlockedError, PostResult, post_message
 from chat.socket_base import HearthSocket
-from moderation import notices
+from moderation import asides, duty, escalations, notices, support
 from moderation import services as moderation
+from moderation.helplines import FALLBACK_REGION, clean_region, region_from_accept_language
 from moderation.models import ScreeningAction
 from moderation.rules import accept_rules, has_accepted, room_rules
 from moderation.sanctions import SanctionRefusedError, ensure_not_banned
+from moderation.watch import watcher
 from rooms.models import Room
 from rooms.selectors import room_presence, room_summary
 from rooms.services import join_room, leave_room
@@ -51,9 +59,30 @@ CLOSE_CODE_FOR_REFUSAL = {
 }
 # How many of the member's own recent bodies the spam detector compares against.
 RECENT_BODIES = 5
+# The gentlest support card is not repeated more often than this on one socket: support,
+# not nagging. Higher tiers get it every time.
+CONCERN_CARD_EVERY_SECONDS = 15 * 60
+REGION_SESSION_KEY = "hearth_region"
 
 
-def _join_from_session(session: Any, room_slug: str, channel_name: str) -> dict[str, Any]:
+def _region(session: Any, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The member's chosen helpline region, else the one their browser's language implies."""
+    chosen = session.get(REGION_SESSION_KEY)
+    if chosen == FALLBACK_REGION or clean_region(chosen):
+        return str(chosen)
+    accept_language = next((value.decode("latin-1") for name, value in headers
+                            if name == b"accept-language"), None)
+    return region_from_accept_language(accept_language)
+
+
+def _staffing_field(room: Room, region: str | None) -> dict[str, Any]:
+    staffing = duty.staffing_for(room=room)
+    return support.staffing_field(staffed_only=staffing.staffed_only, on_duty=staffing.on_duty,
+                                  region=region)
+
+
+def _join_from_session(session: Any, room_slug: str, channel_name: str,
+                       headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     member_id = member_id_from_session(session)
     if member_id is None:
         raise HearthError(ErrorCode.UNAUTHENTICATED)
@@ -62,9 +91,11 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str) -> dict[
                        worker_id=WORKER_ID)
     room, member = joined.room, joined.member
     rules = room_rules(room_id=room.pk)
+    region = _region(session, headers)
     return {
         "room": room,
         "member": member,
+        "region": region,
         "muted": moderation.muted_member_ids(member_id=member.pk),
         "welcome": {
             "type": "welcome",
@@ -76,6 +107,9 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str) -> dict[
             "limits": _public_limits(),
             "rules": rules.as_frame_field(
                 accepted=has_accepted(member_id=member.pk, room_id=room.pk)),
+            "staffing": _staffing_field(room, region),
+            "asides": asides.live_asides_for(member_id=member.pk, you="member"),
+            "region": region,
         },
     }
 
@@ -100,7 +134,8 @@ def _resume_page(room_id: int, after_seq: int, page: int, viewer_id: int,
         room_id=room_id, after_seq=after_seq, up_to_seq=head, limit=page + 1,
         visible=selectors.visible_to(viewer_id=viewer_id, muted_ids=muted))
     has_more = len(messages) > page
-    return [selectors.frame_for_message(m) for m in messages[:page]], head, has_more
+    return ([selectors.frame_for_message(m, viewer_id=viewer_id) for m in messages[:page]],
+            head, has_more)
 
 
 def _history_page(room_id: int, before_seq: int, limit: int, viewer_id: int,
@@ -110,7 +145,33 @@ def _history_page(room_id: int, before_seq: int, limit: int, viewer_id: int,
         visible=selectors.visible_to(viewer_id=viewer_id, muted_ids=muted))
     has_more = len(messages) > limit
     page = messages[1:] if has_more else messages
-    return [selectors.frame_for_message(m) for m in page], has_more
+    return [selectors.frame_for_message(m, viewer_id=viewer_id) for m in page], has_more
+
+
+def _support_card(tier: str, seq: int, region: str | None) -> dict[str, Any]:
+    return support.support_frame(tier=tier, seq=seq, region=region,
+                                 staff_on_duty=duty.on_duty_count())
+
+
+async def handle_aside_frame(socket: HearthSocket, person: Member,
+                             frame: AsideReplyFrame | AsideSendFrame | AsideLeaveFrame) -> None:
+    """Take-aside frames, the same on a room socket and on the staff socket."""
+    if isinstance(frame, AsideReplyFrame):
+        await database_sync_to_async(asides.reply)(member=person, aside_id=frame.aside_id,
+                                                   accept=frame.accept)
+    elif isinstance(frame, AsideLeaveFrame):
+        await database_sync_to_async(asides.leave)(person=person, aside_id=frame.aside_id)
+    else:
+        wait = hub.send_bucket(person.pk).take()
+        if wait:
+            await socket.refuse(ProtocolError(ErrorCode.RATE_LIMITED),
+                                client_id=frame.client_id, retry_after=wait)
+            return
+        message, created = await database_sync_to_async(asides.send)(
+            author=person, aside_id=frame.aside_id, client_id=frame.client_id, body=frame.body)
+        await socket.send_frame({"type": "take_aside_ack", "aside_id": frame.aside_id,
+                                 "client_id": frame.client_id, "seq": message.seq,
+                                 "duplicate": not created})
 
 
 def _accept(member_id: int, room_id: int, version: int) -> dict[str, Any]:
@@ -132,7 +193,8 @@ class RoomConsumer(HearthSocket):
         room_slug = self.scope["url_route"]["kwargs"]["room_slug"]
         try:
             joined = await database_sync_to_async(_join_from_session)(
-                self.scope["session"], room_slug, self.channel_name)
+                self.scope["session"], room_slug, self.channel_name,
+                self.scope.get("headers", []))
         except HearthError as refusal:
             await self.refuse(refusal)
             await self.close(code=CLOSE_CODE_FOR_REFUSAL.get(refusal.code, CloseCode.NORMAL))
@@ -140,10 +202,14 @@ class RoomConsumer(HearthSocket):
         self.room, self.member = joined["room"], joined["member"]
         self.room_id, self.member_id = self.room.pk, self.member.pk
         self.muted: set[int] = joined["muted"]
+        self.region: str | None = joined["region"]
         self.recent_bodies: deque[str] = deque(maxlen=RECENT_BODIES)
+        self.last_concern_card = float("-inf")
         await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
         await self.channel_layer.group_add(member_group(self.member_id), self.channel_name)
+        await self.channel_layer.group_add(aside_group(self.member_id), self.channel_name)
         hub.register(self)
+        watcher.ensure_running()
         await self.send_frame(joined["welcome"])
         hub.schedule_presence(self.room_id)
 
@@ -153,6 +219,7 @@ class RoomConsumer(HearthSocket):
         hub.unregister(self)
         await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
         await self.channel_layer.group_discard(member_group(self.member_id), self.channel_name)
+        await self.channel_layer.group_discard(aside_group(self.member_id), self.channel_name)
         await database_sync_to_async(leave_room)(channel_name=self.channel_name)
         hub.schedule_presence(self.room_id)
         self.room = None
@@ -175,7 +242,7 @@ class RoomConsumer(HearthSocket):
         except ProtocolError as refusal:
             await self.refuse(refusal, client_id=refusal.client_id)
             return
-        client_id = frame.client_id if isinstance(frame, SendFrame) else None
+        client_id = frame.client_id if isinstance(frame, SendFrame | AsideSendFrame) else None
         try:
             await self._handle(frame)
         except SanctionRefusedError as refusal:
@@ -208,6 +275,12 @@ class RoomConsumer(HearthSocket):
             await self.send_frame({"type": "rules", **rules})
         elif isinstance(frame, MuteFrame):
             await self._handle_mute(frame)
+        elif isinstance(frame, SetRegionFrame):
+            await self._handle_set_region(frame)
+        elif isinstance(frame, AskForSupportFrame):
+            await self._handle_ask_for_support(frame)
+        elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
+            await self._handle_aside(frame)
 
     async def _handle_send(self, frame: SendFrame) -> None:
         if self.member is None or self.room is None:
@@ -237,16 +310,25 @@ class RoomConsumer(HearthSocket):
 
     async def _deliver(self, result: PostResult) -> None:
         message, verdict = result.message, result.verdict
-        text = encode(selectors.frame_for_message(message))
+        # The support card goes straight down this socket, before anything that needs the
+        # channel layer: it must reach the person even when the layer is down.
+        await self._send_support_card(result)
+        own_text = encode(selectors.frame_for_message(message))
         if message.status == MessageStatus.VISIBLE:
-            await self.channel_layer.group_send(room_group(self.room_id), {
-                "type": "room.frame", "text": text, "author_id": self.member_id})
+            await send_to_group(room_group(self.room_id), {
+                "type": "room.frame", "text": own_text, "author_id": self.member_id})
         else:
-            # Held: only its author sees it (in every tab) until a moderator decides.
-            await self.channel_layer.group_send(member_group(self.member_id), {
-                "type": "room.frame", "text": text, "author_id": self.member_id,
+            # Held or collapsed: only its author sees it in full (in every tab) until a
+            # moderator decides.
+            await send_to_group(member_group(self.member_id), {
+                "type": "room.frame", "text": own_text, "author_id": self.member_id,
                 "room_id": self.room_id})
-        if verdict is not None and verdict.action == ScreeningAction.HOLD:
+        if message.status == MessageStatus.COLLAPSED:
+            await send_to_group(room_group(self.room_id), {
+                "type": "room.frame", "author_id": self.member_id, "except_author": True,
+                "text": encode(selectors.collapsed_frame(message))})
+            await self.send_frame(notices.collapsed(seq=message.seq))
+        elif verdict is not None and verdict.action == ScreeningAction.HOLD:
             await self.send_frame(await database_sync_to_async(notices.held)(
                 rule=verdict.rule, seq=message.seq))
         elif verdict is not None and verdict.masked:
@@ -255,6 +337,45 @@ class RoomConsumer(HearthSocket):
         if result.review_item_id is not None:
             await database_sync_to_async(moderation.push_queue_item)(
                 result.review_item_id)
+
+    async def _send_support_card(self, result: PostResult) -> None:
+        tier = support.card_tier(result.verdict.signals) if result.verdict else None
+        if tier is None:
+            return
+        now = time.monotonic()
+        if tier == "concern" and now - self.last_concern_card < CONCERN_CARD_EVERY_SECONDS:
+            return
+        if tier == "concern":
+            self.last_concern_card = now
+        card = await database_sync_to_async(_support_card)(tier, result.message.seq,
+                                                           self.region)
+        await self.send_frame(card)
+
+    async def _handle_set_region(self, frame: SetRegionFrame) -> None:
+        session = self.scope["session"]
+        session[REGION_SESSION_KEY] = frame.region
+        await database_sync_to_async(session.save)()
+        self.region = frame.region
+        await self.send_frame(await database_sync_to_async(support.helpline_frame)(
+            region=frame.region))
+
+    async def _handle_ask_for_support(self, frame: AskForSupportFrame) -> None:
+        if self.member is None or self.room is None:
+            return
+        wait = hub.read_bucket(self.member_id).take()
+        if wait:
+            await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
+            return
+        await database_sync_to_async(escalations.ask_for_support)(
+            member=self.member, room=self.room, seq=frame.seq)
+        on_duty = await database_sync_to_async(duty.on_duty_count)()
+        await self.send_frame(support.support_requested_frame(staff_on_duty=on_duty))
+
+    async def _handle_aside(self, frame: AsideReplyFrame | AsideSendFrame | AsideLeaveFrame
+                            ) -> None:
+        if self.member is None:
+            return
+        await handle_aside_frame(self, self.member, frame)
 
     async def _handle_resume(self, frame: ResumeFrame) -> None:
         frames, head, has_more = await database_sync_to_async(_resume_page)(
@@ -304,6 +425,8 @@ class RoomConsumer(HearthSocket):
     async def room_frame(self, event: dict[str, Any]) -> None:
         if event.get("author_id") in self.muted:
             return  # this member chose not to see that handle
+        if event.get("except_author") and event.get("author_id") == self.member_id:
+            return  # the author has their own copy (a collapsed message, in full)
         room_id = event.get("room_id")
         if room_id is not None and room_id != self.room_id:
             return  # a private frame for the author's socket in another room
@@ -323,6 +446,16 @@ class RoomConsumer(HearthSocket):
     async def member_erased(self, event: dict[str, Any]) -> None:
         await self.send_frame(error_frame(ErrorCode.MEMBER_ERASED))
         await self.close(code=CloseCode.MEMBER_ERASED)
+
+    async def aside_frame(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+    async def staffing_changed(self, event: dict[str, Any]) -> None:
+        if self.room is None:
+            return
+        field = await database_sync_to_async(support.staffing_field)(
+            staffed_only=True, on_duty=event["on_duty"], region=self.region)
+        await self.send_frame({"type": "staffing", **field})
 
     async def rules_changed(self, event: dict[str, Any]) -> None:
         await self.send_frame({"type": "rules_changed", "version": event["version"],

@@ -6,12 +6,18 @@ and clients recover what a lost event carried (see docs/protocol.md, "Delivery")
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from chat.protocol import encode
+
+logger = logging.getLogger(__name__)
+_P = ParamSpec("_P")
 
 
 def room_group(room_id: int) -> str:
@@ -22,8 +28,31 @@ def member_group(member_id: int) -> str:
     return f"member-{member_id}"
 
 
+def aside_group(member_id: int) -> str:
+    """Every socket of one person (room pages and the staff dashboard) that shows their
+    take-aside conversations."""
+    return f"aside-{member_id}"
+
+
 # Moderators' dashboards listen here for the live review queue.
 MODERATORS_GROUP = "staff-moderators"
+# Every staff dashboard (peer supporters too): escalations and the duty roster.
+STAFF_GROUP = "staff-all"
+
+
+def best_effort(send: Callable[_P, Awaitable[None]]) -> Callable[_P, Awaitable[None]]:
+    """A live event that may fail without failing its caller.
+
+    The database already holds what the event announces; when the layer is down (Redis
+    stopped) the write that caused it must still succeed and be acknowledged.
+    """
+    @functools.wraps(send)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            await send(*args, **kwargs)
+        except Exception as exc:
+            logger.warning("live event not delivered: %s", type(exc).__name__)
+    return wrapper
 
 
 def _layer() -> Any:
@@ -33,6 +62,7 @@ def _layer() -> Any:
     return layer
 
 
+@best_effort
 async def broadcast_to_room(room_id: int, frame: dict[str, Any], *,
                             author_id: int | None = None) -> None:
     """Encode once; every socket in the room gets the same text. With `author_id`, sockets
@@ -48,15 +78,24 @@ def broadcast_to_room_sync(room_id: int, frame: dict[str, Any], *,
     async_to_sync(broadcast_to_room)(room_id, frame, author_id=author_id)
 
 
+@best_effort
+async def send_to_group(group: str, event: dict[str, Any]) -> None:
+    await _layer().group_send(group, event)
+
+
+def send_to_group_sync(group: str, event: dict[str, Any]) -> None:
+    async_to_sync(send_to_group)(group, event)
+
+
 def tell_member_sockets_sync(member_id: int, event: dict[str, Any]) -> None:
-    async_to_sync(_layer().group_send)(member_group(member_id), event)
+    send_to_group_sync(member_group(member_id), event)
 
 
 def staff_broadcast_sync(frame: dict[str, Any]) -> None:
-    async_to_sync(_layer().group_send)(MODERATORS_GROUP,
-                                       {"type": "room.frame", "text": encode(frame)})
+    """A review-queue frame for moderators' dashboards."""
+    send_to_group_sync(MODERATORS_GROUP, {"type": "room.frame", "text": encode(frame)})
 
 
 def tell_room_sync(room_id: int, event: dict[str, Any]) -> None:
     """An event each socket in the room handles itself (not a pre-encoded frame)."""
-    async_to_sync(_layer().group_send)(room_group(room_id), event)
+    send_to_group_sync(room_group(room_id), event)

@@ -40,6 +40,9 @@ class MessageStatus(models.TextChoices):
     # Waiting for a moderator: only its author (and moderators) can see it.
     HELD = "held", _("Held for review")
     HIDDEN = "hidden", _("Hidden by a moderator")
+    # Gives details of a method or means (safe-messaging guidance): its author sees it, the
+    # room sees "waiting for a moderator" until one releases or hides it.
+    COLLAPSED = "collapsed", _("Collapsed pending review")
 
 
 class Message(models.Model):

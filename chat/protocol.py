@@ -80,7 +80,38 @@ class MuteFrame:
     mute: bool  # False: unmute
 
 
-ClientFrame = SendFrame | ResumeFrame | HistoryFrame | AcceptRulesFrame | ReportFrame | MuteFrame
+@dataclass(frozen=True)
+class SetRegionFrame:
+    region: str  # "GB", or "*" for somewhere else
+
+
+@dataclass(frozen=True)
+class AskForSupportFrame:
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class AsideReplyFrame:
+    aside_id: int
+    accept: bool
+
+
+@dataclass(frozen=True)
+class AsideSendFrame:
+    aside_id: int
+    client_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class AsideLeaveFrame:
+    aside_id: int
+
+
+ClientFrame = (SendFrame | ResumeFrame | HistoryFrame | AcceptRulesFrame | ReportFrame
+               | MuteFrame | SetRegionFrame | AskForSupportFrame | AsideReplyFrame
+               | AsideSendFrame | AsideLeaveFrame)
+AsideFrame = AsideReplyFrame | AsideSendFrame | AsideLeaveFrame
 
 REPORT_NOTE_MAX_CHARS = 500
 
@@ -118,7 +149,7 @@ def clean_body(body: str, *, max_chars: int) -> str:
     return body
 
 
-def _parse_send(data: dict[str, Any], max_body_chars: int) -> SendFrame:
+def _client_id(data: dict[str, Any]) -> str:
     client_id = _required(data, "client_id")
     if (not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS
             or not _CLIENT_ID.match(client_id)):
@@ -126,6 +157,11 @@ def _parse_send(data: dict[str, Any], max_body_chars: int) -> SendFrame:
             ErrorCode.INVALID_FIELD,
             f"client_id must be 1-{CLIENT_ID_MAX_CHARS} letters, digits, '-' or '_'.",
         )
+    return str(client_id)
+
+
+def _parse_send(data: dict[str, Any], max_body_chars: int) -> SendFrame:
+    client_id = _client_id(data)
     try:
         body = _required(data, "body")
         if not isinstance(body, str):
@@ -163,6 +199,40 @@ def _parse_history(data: dict[str, Any]) -> HistoryFrame:
     return HistoryFrame(before_seq=before_seq, limit=limit)
 
 
+_REGION = re.compile(r"^(?:[A-Za-z]{2}|\*)$")
+
+
+def _parse_region(data: dict[str, Any]) -> SetRegionFrame:
+    region = _required(data, "region")
+    if not isinstance(region, str) or not _REGION.match(region):
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            "region must be a two-letter country code, or \"*\".")
+    return SetRegionFrame(region=region.upper())
+
+
+def _parse_ask(data: dict[str, Any]) -> AskForSupportFrame:
+    if data.get("seq") is None:
+        return AskForSupportFrame(seq=None)
+    return AskForSupportFrame(seq=_non_negative_int(data, "seq"))
+
+
+def parse_aside_frame(data: dict[str, Any], *, max_body_chars: int) -> AsideFrame:
+    """The take-aside frames, shared by the room socket and the staff socket."""
+    frame_type = data.get("type")
+    aside_id = _non_negative_int(data, "aside_id")
+    if frame_type == "take_aside_reply":
+        accept = _required(data, "accept")
+        if not isinstance(accept, bool):
+            raise ProtocolError(ErrorCode.INVALID_FIELD, "accept must be true or false.")
+        return AsideReplyFrame(aside_id=aside_id, accept=accept)
+    if frame_type == "take_aside_send":
+        send = _parse_send(data, max_body_chars)
+        return AsideSendFrame(aside_id=aside_id, client_id=send.client_id, body=send.body)
+    if frame_type == "take_aside_leave":
+        return AsideLeaveFrame(aside_id=aside_id)
+    raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "Not a take-aside frame.")
+
+
 def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
     try:
         data = json.loads(text)
@@ -183,11 +253,19 @@ def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
         return _parse_report(data)
     if frame_type in ("mute", "unmute"):
         return MuteFrame(handle=_text(data, "handle", max_chars=64), mute=frame_type == "mute")
+    if frame_type == "set_region":
+        return _parse_region(data)
+    if frame_type == "ask_for_support":
+        return _parse_ask(data)
+    if frame_type in ("take_aside_reply", "take_aside_send", "take_aside_leave"):
+        return parse_aside_frame(data, max_body_chars=max_body_chars)
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
                         f"Unknown frame type. Known types: {', '.join(CLIENT_FRAME_TYPES)}.")
 
 
-CLIENT_FRAME_TYPES = ("send", "resume", "history", "accept_rules", "report", "mute", "unmute")
+CLIENT_FRAME_TYPES = ("send", "resume", "history", "accept_rules", "report", "mute", "unmute",
+                      "set_region", "ask_for_support", "take_aside_reply", "take_aside_send",
+                      "take_aside_leave")
 
 
 # --- Server frames --------------------------------------------------------------------------
@@ -225,4 +303,6 @@ def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str
 SERVER_FRAME_TYPES = (
     "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
     "message_removed", "notice", "rules", "rules_changed", "report_received", "muted",
+    "support", "helpline", "support_requested", "staffing", "take_aside_invite",
+    "take_aside_state", "take_aside_ack", "take_aside_message",
 )

@@ -16,9 +16,11 @@ def room_head_seq(*, room_id: int) -> int:
 
 
 def visible_to(*, viewer_id: int, muted_ids: set[int] | frozenset[int] = frozenset()) -> Q:
-    """What a member may see: visible messages, and their own messages waiting for review;
-    never messages from handles they muted."""
-    can_see = Q(status=MessageStatus.VISIBLE) | Q(author_id=viewer_id, status=MessageStatus.HELD)
+    """What a member may see: visible messages, collapsed ones (as a placeholder unless they
+    wrote it, see frame_for_message), and their own messages waiting for review; never
+    messages from handles they muted."""
+    can_see = (Q(status__in=(MessageStatus.VISIBLE, MessageStatus.COLLAPSED))
+               | Q(author_id=viewer_id, status=MessageStatus.HELD))
     return can_see & ~Q(author_id__in=muted_ids) if muted_ids else can_see
 
 
@@ -44,7 +46,11 @@ def messages_before(*, room_id: int, before_seq: int, limit: int,
     return newest_first
 
 
-def frame_for_message(message: Message) -> dict[str, Any]:
+def frame_for_message(message: Message, *, viewer_id: int | None = None) -> dict[str, Any]:
+    """The message as `viewer_id` may see it; without a viewer, as its author sees it."""
+    if message.status == MessageStatus.COLLAPSED and viewer_id not in (None,
+                                                                        message.author_id):
+        return collapsed_frame(message)
     return message_frame(
         seq=message.seq,
         room_slug=message.room.slug,
@@ -60,3 +66,13 @@ def frame_for_message(message: Message) -> dict[str, Any]:
 
 def member_by_id(member_id: int) -> Member | None:
     return Member.objects.filter(pk=member_id).first()
+
+
+def collapsed_frame(message: Message) -> dict[str, Any]:
+    """What the room sees of a message with method details until a moderator looks."""
+    frame = message_frame(seq=message.seq, room_slug=message.room.slug,
+                          handle=message.author.handle, role=message.author.role, body="",
+                          html="", sent_at=message.created_at, client_id=message.client_id,
+                          status=message.status)
+    frame["collapsed"] = True
+    return frame

@@ -14,6 +14,7 @@ from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
 from chat.rendering import render_message_html
+from moderation import duty, escalations
 from moderation import services as moderation
 from moderation.models import ScreeningAction
 from moderation.policy import Verdict
@@ -30,6 +31,7 @@ class PostResult:
     created: bool  # False when this client_id was already stored: a retry, same seq
     verdict: Verdict | None  # None for a retry (screened the first time)
     review_item_id: int | None = None
+    escalation_id: int | None = None
 
 
 class MessageBlockedError(HearthError):
@@ -110,11 +112,13 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
     if not Member.objects.filter(pk=member.pk).exists():
         raise HearthError(ErrorCode.MEMBER_ERASED)
     moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
+    duty.ensure_room_open(room=room)
     verdict = moderation.screen(text=body, room_id=room.pk, recent_bodies=recent_bodies)
     if verdict.action == ScreeningAction.BLOCK:
         moderation.log_blocked(verdict)
         raise MessageBlockedError(verdict)
     review_item_id: int | None = None
+    escalation_id: int | None = None
     try:
         with transaction.atomic():
             author = Member.objects.filter(pk=member.pk).first()
@@ -135,6 +139,11 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
             if moderation.needs_review(verdict):
                 review_item_id = moderation.open_review_for_screening(
                     message=message, verdict=verdict).pk
+            # In this transaction: the escalation exists if the message does, whatever
+            # becomes of the live alert.
+            escalation = escalations.record_for_message(message=message,
+                                                        signals=verdict.signals)
+            escalation_id = escalation.pk if escalation else None
     except IntegrityError:
         # Two sockets raced with the same client_id; the other one stored it first.
         existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
@@ -142,7 +151,7 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
             raise
         return _as_retry(existing, room)
     return PostResult(message=message, created=True, verdict=verdict,
-                      review_item_id=review_item_id)
+                      review_item_id=review_item_id, escalation_id=escalation_id)
 
 
 def _message_for_client_id(*, member_id: int, client_id: str) -> Message | None:

@@ -189,6 +189,30 @@ HEARTH_HEARTBEAT_SECONDS = env_float("HEARTH_HEARTBEAT_SECONDS", 20.0, minimum=0
 HEARTH_RESUME_PAGE = env_int("HEARTH_RESUME_PAGE", 200, minimum=1)
 HEARTH_PRESENCE_DEBOUNCE_SECONDS = env_float("HEARTH_PRESENCE_DEBOUNCE_SECONDS", 0.5)
 
+# --- Crisis path (read through moderation.crisis_settings) ------------------------------------
+# Seconds an escalation may wait for an acknowledgement before every staff socket and the
+# fallback are alerted.
+HEARTH_ESCALATION_ACK_SECONDS = env_float("HEARTH_ESCALATION_ACK_SECONDS", 60.0, minimum=1.0)
+# How often each worker looks for overdue escalations, due fallback retries and stale shifts.
+HEARTH_WATCH_SECONDS = env_float("HEARTH_WATCH_SECONDS", 5.0, minimum=0.1)
+# A shift with no staff socket seen for this long no longer counts as on duty.
+HEARTH_DUTY_STALE_SECONDS = env_float("HEARTH_DUTY_STALE_SECONDS", 90.0, minimum=1.0)
+# The operator's on-call fallback: a webhook (JSON POST) and/or an email address.
+HEARTH_FALLBACK_WEBHOOK_URL = env_str("HEARTH_FALLBACK_WEBHOOK_URL", "")
+HEARTH_FALLBACK_EMAIL = env_str("HEARTH_FALLBACK_EMAIL", "")
+HEARTH_FALLBACK_ATTEMPTS = env_int("HEARTH_FALLBACK_ATTEMPTS", 5, minimum=1)
+# First retry after this many seconds, doubling each time.
+HEARTH_FALLBACK_RETRY_SECONDS = env_float("HEARTH_FALLBACK_RETRY_SECONDS", 30.0, minimum=0.1)
+# The dashboard link put in fallback alerts ("https://hearth.example.org").
+HEARTH_PUBLIC_URL = env_str("HEARTH_PUBLIC_URL", "http://127.0.0.1:8000")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "hearth@localhost")
+
 # --- Logging: never IP addresses, emails or message text --------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -12,39 +12,57 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from chat.consumers import handle_aside_frame
 from chat.errors import ErrorCode, HearthError
-from chat.events import MODERATORS_GROUP
+from chat.events import MODERATORS_GROUP, STAFF_GROUP, aside_group
 from chat.identity import member_id_from_session
+from chat.limits import chat_limits
 from chat.models import Member
-from chat.protocol import CloseCode, ProtocolError
+from chat.protocol import CloseCode, ProtocolError, parse_aside_frame
 from chat.socket_base import HearthSocket
-from moderation import services
+from moderation import asides, duty, escalations, services
 from moderation.models import ReviewItem, SanctionKind
-from moderation.permissions import can_moderate, require_moderator
+from moderation.permissions import can_moderate, can_staff, require_moderator, require_staff
 from moderation.selectors import open_queue, queue_item_frame
+from moderation.watch import watcher
 
 logger = logging.getLogger(__name__)
 
 ITEM_ACTIONS = {"restore": services.restore_message, "hide": services.hide_message}
 SANCTIONS = {"warn": SanctionKind.WARNING, "timeout": SanctionKind.TIMEOUT,
              "ban": SanctionKind.BAN}
-STAFF_FRAME_TYPES = ("moderate", "sanction", "member_history")
+MODERATOR_FRAME_TYPES = ("moderate", "sanction", "member_history")
+CRISIS_FRAME_TYPES = ("check_in", "check_out", "acknowledge", "resolve", "open_take_aside")
+ASIDE_FRAME_TYPES = ("take_aside_send", "take_aside_leave")
+STAFF_FRAME_TYPES = MODERATOR_FRAME_TYPES + CRISIS_FRAME_TYPES + ASIDE_FRAME_TYPES
 STAFF_SERVER_FRAME_TYPES = ("queue", "queue_item", "queue_item_removed", "member_history",
-                            "action_done", "error")
+                            "action_done", "error", "duty", "escalations", "escalation",
+                            "take_aside_state", "take_aside_message", "take_aside_ack")
 
 
-def _moderator_from_session(session: Any) -> Member:
+def _staff_from_session(session: Any) -> Member:
     member_id = member_id_from_session(session)
     member = Member.objects.filter(pk=member_id).first() if member_id else None
     if member is None:
         raise HearthError(ErrorCode.UNAUTHENTICATED)
-    if not can_moderate(member):
+    if not can_staff(member):
         raise HearthError(ErrorCode.FORBIDDEN)
     return member
 
 
-def _queue_snapshot(room_slug: str | None) -> list[dict[str, Any]]:
-    return [queue_item_frame(item) for item in open_queue(room_slug=room_slug)]
+def _snapshot(member: Member) -> list[dict[str, Any]]:
+    """Everything a dashboard shows, read after joining the groups: an event arriving in
+    between is sent twice at worst (the dashboard replaces by id), never missed."""
+    items = ([queue_item_frame(item) for item in open_queue()] if can_moderate(member)
+             else [])
+    frames: list[dict[str, Any]] = [
+        {"type": "queue", "items": items, "you": {"handle": member.handle, "role": member.role}},
+        escalations.escalations_frame(),
+        duty.duty_frame(member_id=member.pk),
+    ]
+    frames += [{"type": "take_aside_state", "aside": aside}
+               for aside in asides.live_asides_for(member_id=member.pk, you="staff")]
+    return frames
 
 
 def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True,
@@ -74,16 +92,39 @@ def _item_author(item_id: int) -> tuple[int, int]:
     return item.message.author_id, item.message.room_id
 
 
-def _run(moderator: Member, data: dict[str, Any]) -> dict[str, Any]:
+def _run(staff: Member, data: dict[str, Any]) -> dict[str, Any]:
     """Carry out one staff frame; returns the reply frame."""
     # The role as it is now, not as it was at connect: an admin may have taken it away.
-    moderator = require_moderator(Member.objects.filter(pk=moderator.pk).first())
-    if "type" not in data:
-        raise ProtocolError(ErrorCode.MISSING_FIELD, "The field 'type' is required.")
+    staff = require_staff(Member.objects.filter(pk=staff.pk).first())
     frame_type = data["type"]
-    if frame_type not in STAFF_FRAME_TYPES:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
-                            f"Known types: {', '.join(STAFF_FRAME_TYPES)}.")
+    if frame_type in CRISIS_FRAME_TYPES:
+        return _run_crisis(staff, frame_type, data)
+    return _run_moderation(require_moderator(staff), frame_type, data)
+
+
+def _run_crisis(staff: Member, frame_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    if frame_type == "check_in":
+        duty.check_in(member=staff)
+        return duty.duty_frame(member_id=staff.pk)
+    if frame_type == "check_out":
+        duty.check_out(member=staff)
+        return duty.duty_frame(member_id=staff.pk)
+    if frame_type == "open_take_aside":
+        escalation_id = _field(data, "escalation_id", int, required=False)
+        item_id = _field(data, "item_id", int, required=False)
+        aside = asides.open_take_aside(staff=staff, escalation_id=escalation_id,
+                                       item_id=item_id)
+        return {"type": "take_aside_state", "aside": asides.aside_field(aside, you="staff")}
+    escalation_id = _field(data, "escalation_id", int)
+    if frame_type == "acknowledge":
+        escalations.acknowledge(staff=staff, escalation_id=escalation_id)
+    else:
+        escalations.resolve(staff=staff, escalation_id=escalation_id,
+                            note=_field(data, "note", str))
+    return {"type": "action_done", "escalation_id": escalation_id, "action": frame_type}
+
+
+def _run_moderation(moderator: Member, frame_type: str, data: dict[str, Any]) -> dict[str, Any]:
     item_id = _field(data, "item_id", int)
     if frame_type == "member_history":
         author_id, _room_id = _item_author(item_id)
@@ -121,33 +162,53 @@ def _run(moderator: Member, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": "action_done", "item_id": item_id, "action": action}
 
 
+def _groups(staff: Member) -> list[str]:
+    groups = [STAFF_GROUP, aside_group(staff.pk)]
+    return [*groups, MODERATORS_GROUP] if can_moderate(staff) else groups
+
+
 class StaffConsumer(HearthSocket):
-    moderator: Member | None = None
+    staff: Member | None = None
+    on_duty: bool = False
 
     async def connect(self) -> None:
         await self.accept()
         try:
-            self.moderator = await database_sync_to_async(_moderator_from_session)(
+            self.staff = await database_sync_to_async(_staff_from_session)(
                 self.scope["session"])
         except HearthError as refusal:
             await self.refuse(refusal)
             await self.close(code=CloseCode.FORBIDDEN if refusal.code == ErrorCode.FORBIDDEN
                              else CloseCode.UNAUTHENTICATED)
             return
-        await self.channel_layer.group_add(MODERATORS_GROUP, self.channel_name)
-        # Join the group first, then read: an item arriving in between is sent twice at
-        # worst (the dashboard replaces items by id), never missed.
-        items = await database_sync_to_async(_queue_snapshot)(None)
-        await self.send_frame({"type": "queue", "items": items,
-                               "you": {"handle": self.moderator.handle,
-                                       "role": self.moderator.role}})
+        for group in _groups(self.staff):
+            await self._join(group)
+        watcher.staff_connected(self.staff.pk)
+        for frame in await database_sync_to_async(_snapshot)(self.staff):
+            if frame["type"] == "duty":
+                self.on_duty = frame["on_duty"]
+            await self.send_frame(frame)
+
+    async def _join(self, group: str) -> None:
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception as exc:
+            # With the layer down the dashboard still shows what the database holds; live
+            # updates resume when the page reconnects.
+            logger.warning("staff socket without live updates: %s", type(exc).__name__)
 
     async def disconnect(self, code: int) -> None:
-        if self.moderator is not None:
-            await self.channel_layer.group_discard(MODERATORS_GROUP, self.channel_name)
+        if self.staff is None:
+            return
+        watcher.staff_disconnected(self.staff.pk)
+        for group in _groups(self.staff):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as exc:
+                logger.warning("group discard failed: %s", type(exc).__name__)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.moderator is None:
+        if self.staff is None:
             return
         try:
             if text_data is None:
@@ -158,18 +219,49 @@ class StaffConsumer(HearthSocket):
                 raise ProtocolError(ErrorCode.MALFORMED_JSON) from None
             if not isinstance(data, dict):
                 raise ProtocolError(ErrorCode.NOT_AN_OBJECT)
-            reply = await database_sync_to_async(_run)(self.moderator, data)
+            if "type" not in data:
+                raise ProtocolError(ErrorCode.MISSING_FIELD, "The field 'type' is required.")
+            if data["type"] not in STAFF_FRAME_TYPES:
+                raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
+                                    f"Known types: {', '.join(STAFF_FRAME_TYPES)}.")
+            if data["type"] in ASIDE_FRAME_TYPES:
+                frame = parse_aside_frame(data, max_body_chars=chat_limits().max_body_chars)
+                await handle_aside_frame(self, self.staff, frame)
+                return
+            reply = await database_sync_to_async(_run)(self.staff, data)
+            if reply["type"] == "duty":
+                self.on_duty = reply["on_duty"]
             await self.send_frame(reply)
         except HearthError as refusal:
-            await self.refuse(refusal, item_id=_safe_item_id(text_data))
+            await self.refuse(refusal, **_safe_ids(text_data))
         except Exception as exc:
             logger.exception("staff frame failed: %s", type(exc).__name__)
             await self.refuse(HearthError(ErrorCode.INTERNAL_ERROR))
 
+    # --- channel layer events -------------------------------------------------------------
+    async def staff_escalation(self, event: dict[str, Any]) -> None:
+        if event.get("on_duty_only") and not self.on_duty:
+            return  # off duty: it is on the list when they look, without an alert
+        await self.send(text_data=event["text"])
 
-def _safe_item_id(text: str | None) -> int | None:
+    async def staff_duty(self, event: dict[str, Any]) -> None:
+        if self.staff is None:
+            return
+        frame = await database_sync_to_async(duty.duty_frame)(member_id=self.staff.pk)
+        self.on_duty = frame["on_duty"]
+        await self.send_frame(frame)
+
+    async def aside_frame(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+
+def _safe_ids(text: str | None) -> dict[str, Any]:
+    """The ids a refused frame named, so the dashboard can tell which card it was."""
     try:
-        value = json.loads(text or "").get("item_id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        data = json.loads(text or "")
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {name: value for name in ("item_id", "escalation_id", "aside_id", "client_id")
+            if isinstance(value := data.get(name), int | str) and not isinstance(value, bool)}

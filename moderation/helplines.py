@@ -50,10 +50,11 @@ def helpline_for(*, region: str | None) -> Helpline | None:
 def helpline_card(line: Helpline | None) -> dict[str, Any]:
     if line is None:
         return {"name": "Find A Helpline", "phone": "", "text": "", "chat_url": "",
-                "url": MORE_HELPLINES_URL, "hours": "", "region": FALLBACK_REGION}
+                "url": MORE_HELPLINES_URL, "hours": "", "open_24_7": False,
+                "region": FALLBACK_REGION}
     return {"name": line.name, "phone": line.phone, "text": line.text,
             "chat_url": line.chat_url, "url": line.url, "hours": line.hours,
-            "region": line.region}
+            "open_24_7": line.is_24_7, "region": line.region}
 
 
 def regions_with_lines() -> list[str]:

@@ -183,6 +183,14 @@ class AuditAction(models.TextChoices):
     TIMEOUT = "timeout", _("Timeout")
     BAN = "ban", _("Ban")
     DISMISS = "dismiss", _("Dismiss reports")
+    CHECK_IN = "check_in", _("Checked in for duty")
+    CHECK_OUT = "check_out", _("Checked out")
+    ACKNOWLEDGE = "acknowledge", _("Acknowledged an escalation")
+    RESOLVE = "resolve", _("Resolved an escalation")
+    ASIDE_OPEN = "aside_open", _("Invited a member to a take-aside")
+    ASIDE_ACCEPT = "aside_accept", _("Member accepted a take-aside")
+    ASIDE_DECLINE = "aside_decline", _("Member declined a take-aside")
+    ASIDE_CLOSE = "aside_close", _("Take-aside ended")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -273,3 +281,142 @@ class Helpline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.region})"
+
+
+# --- crisis path: escalations, the on-duty roster, take-aside conversations ---------------------
+
+class EscalationTier(models.TextChoices):
+    HIGH_RISK = "high_risk", _("High risk")
+    IMMINENT = "imminent", _("Imminent risk")
+    WORRIED_ABOUT_SOMEONE = "worried_about_someone", _("Worried about someone")
+    ASKED = "asked", _("Asked to talk")
+
+
+class EscalationSource(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    MEMBER = "member", _("The member asked")
+
+
+class Escalation(models.Model):
+    """Someone may be in danger and a person must look now.
+
+    Written in the same transaction as the message that raised it, so it exists whatever
+    happens to the channel layer or to the sockets; the live alert is only a notification of
+    this row. One open escalation per member and room: later messages update it.
+    """
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("chat.Member", on_delete=models.CASCADE,
+                               related_name="escalations")
+    message = models.ForeignKey("chat.Message", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    tier = models.CharField(max_length=24, choices=EscalationTier.choices)
+    source = models.CharField(max_length=12, choices=EscalationSource.choices)
+    # The few messages before it, as the room saw them then: [{seq, handle, role, html}].
+    context = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    member_asked_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey("chat.Member", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey("chat.Member", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolution_note = models.CharField(max_length=1000, blank=True)
+    # Nobody acknowledged in time: every staff socket was alerted, and the fallback.
+    re_escalated_at = models.DateTimeField(null=True, blank=True)
+    fallback_attempts = models.PositiveSmallIntegerField(default=0)
+    fallback_next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    fallback_notified_at = models.DateTimeField(null=True, blank=True)
+    # A short code ("http_503", "timeout"), never a message text or an address.
+    fallback_last_error = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["resolved_at", "acknowledged_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"escalation {self.pk} ({self.tier})"
+
+    @property
+    def state(self) -> str:
+        if self.resolved_at is not None:
+            return "resolved"
+        return "acknowledged" if self.acknowledged_at is not None else "open"
+
+
+class DutyShift(models.Model):
+    """A staff member on duty from check-in to check-out.
+
+    `last_seen_at` is refreshed while one of their staff sockets is open; a shift not seen
+    for a while no longer counts, so the directory never claims someone is there who left
+    without checking out.
+    """
+
+    member = models.ForeignKey("chat.Member", on_delete=models.CASCADE, related_name="shifts")
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["member"],
+                                               condition=models.Q(ended_at__isnull=True),
+                                               name="one_open_shift_per_member")]
+
+    def __str__(self) -> str:
+        return f"shift {self.member_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AsideState(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    OPEN = "open", _("Open")
+    DECLINED = "declined", _("Declined")
+    CLOSED = "closed", _("Closed")
+
+
+class TakeAside(models.Model):
+    """A private one-to-one conversation between a staff member and a member, who stays
+    anonymous and may decline."""
+
+    member = models.ForeignKey("chat.Member", on_delete=models.CASCADE, related_name="asides")
+    staff = models.ForeignKey("chat.Member", on_delete=models.CASCADE,
+                              related_name="asides_hosted")
+    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="asides")
+    room = models.ForeignKey("rooms.Room", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    state = models.CharField(max_length=10, choices=AsideState.choices,
+                             default=AsideState.INVITED)
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"aside {self.pk} ({self.state})"
+
+
+class AsideMessage(models.Model):
+    aside = models.ForeignKey(TakeAside, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    author = models.ForeignKey("chat.Member", on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=64)
+    body = models.TextField()
+    html = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["aside", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["aside", "seq"], name="aside_message_unique_seq"),
+            models.UniqueConstraint(fields=["aside", "author", "client_id"],
+                                    name="aside_message_unique_client_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aside_id}#{self.seq}"

@@ -9,6 +9,7 @@ from chat.models import Message
 from moderation.models import Sanction, SanctionKind
 from moderation.rules import rule_title
 from moderation.screening.types import Signal
+from moderation.support import COLLAPSED_NOTICE
 
 APPEAL_TEXT = ("If you think this wasn't fair, you can ask a moderator to look at it again "
                "from your You page.")
@@ -36,6 +37,10 @@ def held(*, rule: str, seq: int) -> dict[str, Any]:
     return _notice("held", rule,
                    "Your message is waiting for a moderator to look at it. Only you can see "
                    "it for now. You haven't done anything wrong by writing it.", seq=seq)
+
+
+def collapsed(*, seq: int) -> dict[str, Any]:
+    return _notice("collapsed", "no-method-details", COLLAPSED_NOTICE, seq=seq)
 
 
 def blocked(*, rule: str, client_id: str) -> dict[str, Any]:

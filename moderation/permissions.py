@@ -13,6 +13,17 @@ def can_moderate(member: Member | None) -> bool:
     return member is not None and member.role in MODERATOR_ROLES
 
 
+def can_staff(member: Member | None) -> bool:
+    """Peer supporters, moderators and admins: on duty, escalations, take-asides."""
+    return member is not None and member.role in STAFF_ROLES
+
+
+def require_staff(member: Member | None) -> Member:
+    if member is None or not can_staff(member):
+        raise HearthError(ErrorCode.FORBIDDEN)
+    return member
+
+
 def require_moderator(member: Member | None) -> Member:
     if member is None or not can_moderate(member):
         raise HearthError(ErrorCode.FORBIDDEN)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from moderation.models import ScreeningAction
-from moderation.screening.types import Severity, Signal
+from moderation.screening.types import Severity, Signal, SignalKind
 
 # Strongest first: when detectors disagree the strongest action wins.
 _STRENGTH = {
@@ -54,6 +54,12 @@ class Verdict:
     def crisis_signals(self) -> tuple[Signal, ...]:
         return tuple(s for s in self.signals if s.detector == CRISIS_DETECTOR)
 
+    @property
+    def collapsed(self) -> bool:
+        """Details of a method or means: the room sees a placeholder until a moderator looks;
+        its author still sees every word."""
+        return self.action == ScreeningAction.HOLD and any(
+            s.kind == SignalKind.METHOD_DETAIL for s in self.signals)
 
 
 def decide(*, text: str, signals: list[Signal], actions: PolicyActions) -> Verdict:
@@ -74,6 +80,12 @@ def decide(*, text: str, signals: list[Signal], actions: PolicyActions) -> Verdi
             mask_spans.append(signal.span)
         if _STRENGTH[signal_action] > _STRENGTH[action]:
             action, deciding = signal_action, signal
+    if any(s.kind == SignalKind.METHOD_DETAIL for s in signals) and (
+            _STRENGTH[action] < _STRENGTH[ScreeningAction.HOLD]):
+        # Safe-messaging guidance: method details are never shown to the room unreviewed,
+        # whatever the policy row says.
+        action = ScreeningAction.HOLD
+        deciding = next(s for s in signals if s.kind == SignalKind.METHOD_DETAIL)
     if action == ScreeningAction.BLOCK and any(s.detector == CRISIS_DETECTOR for s in signals):
         # Someone may be in crisis: a block would drop their words unseen. Hold instead, so a
         # moderator reads it at once and the author still sees what they wrote; what would

@@ -72,6 +72,8 @@ def screen(*, text: str, room_id: int, recent_bodies: tuple[str, ...] = ()) -> V
 
 
 def status_for(verdict: Verdict) -> str:
+    if verdict.collapsed:
+        return MessageStatus.COLLAPSED
     return MessageStatus.HELD if verdict.action == ScreeningAction.HOLD else MessageStatus.VISIBLE
 
 
@@ -266,7 +268,7 @@ def dismiss_item(*, moderator: Member, item_id: int, reason: str) -> None:
     with transaction.atomic():
         item = _open_item(item_id)
         message = item.message
-        if message.status == MessageStatus.HELD:
+        if message.status in (MessageStatus.HELD, MessageStatus.COLLAPSED):
             # Dismissing a held message means it was fine: it goes out to the room.
             message.status = MessageStatus.VISIBLE
             message.save(update_fields=["status"])
@@ -312,7 +314,9 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
             raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
         now = timezone.now()
         item = _open_item(item_id) if item_id is not None else None
-        withdrawn = item is not None and item.message.status == MessageStatus.HELD
+        was_collapsed = item is not None and item.message.status == MessageStatus.COLLAPSED
+        withdrawn = item is not None and item.message.status in (MessageStatus.HELD,
+                                                                 MessageStatus.COLLAPSED)
         if item is not None and withdrawn:
             # A sanction says the held message broke a rule: it never reaches the room.
             item.message.status = MessageStatus.HIDDEN
@@ -330,7 +334,13 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         def announce() -> None:
             tell_member_sockets_sync(target.pk, notices.event(
                 notices.sanctioned(sanction=sanction)))
-            if item is not None and withdrawn:
+            if item is not None and was_collapsed:
+                # The room saw its placeholder: it goes from every screen.
+                held = item.message
+                broadcast_to_room_sync(held.room_id, {
+                    "type": "message_removed", "room": held.room.slug, "seqs": [held.seq],
+                    "reason": "hidden"})
+            elif item is not None and withdrawn:
                 held = item.message
                 tell_member_sockets_sync(target.pk, {
                     "type": "room.frame", "room_id": held.room_id, "text": encode({

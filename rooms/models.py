@@ -38,6 +38,9 @@ class Room(models.Model):
     # Small groups stay intimate; staff are not counted against it.
     capacity = models.PositiveIntegerField(default=40)
     is_active = models.BooleanField(default=True)
+    # Open only while someone from the team is on duty; read-only otherwise (with a notice
+    # and the helpline card), for rooms where peers should never be alone.
+    staffed_only = models.BooleanField(default=False)
     # The highest message sequence number handed out in this room (gap-free, per room).
     last_seq = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

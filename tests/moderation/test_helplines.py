@@ -43,7 +43,8 @@ def test_unverified_lines_are_never_shown():
 def test_card_has_the_protocol_fields_even_without_any_line():
     Helpline.objects.all().delete()
     card = helpline_card(helpline_for(region="GB"))
-    assert set(card) == {"name", "phone", "text", "chat_url", "url", "hours", "region"}
+    assert set(card) == {"name", "phone", "text", "chat_url", "url", "hours", "open_24_7",
+                         "region"}
     assert card["url"] == "https://findahelpline.com/"
 
 

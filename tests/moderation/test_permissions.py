@@ -33,6 +33,8 @@ ACTORS: dict[str, Callable[[], Member]] = {
 }
 REFUSED = ("anonymous member", "peer supporter")
 ALLOWED = ("moderator", "admin")
+# The staff socket itself is open to peer supporters (escalations, duty, take-asides).
+SOCKET_REFUSED = ("anonymous member",)
 
 
 def test_the_role_check_itself():
@@ -113,9 +115,10 @@ ADMIN_PAGES = [
     "/admin/rooms/room/",
     "/admin/auth/user/",
 ]
-# The dashboard is for moderators and admins; the admin site only for admins (operators set
-# roles there), so a moderator is sent to the admin's own login like everyone else.
-PAGE_ACCESS = {"/moderation/": {"moderator", "admin"},
+# The dashboard is for every staff role (peer supporters see escalations and take-asides,
+# not the review queue); the admin site only for admins (operators set roles there), so a
+# moderator is sent to the admin's own login like everyone else.
+PAGE_ACCESS = {"/moderation/": {"peer supporter", "moderator", "admin"},
                **{page: {"admin"} for page in ADMIN_PAGES}}
 
 
@@ -159,7 +162,7 @@ def test_staff_pages_refuse_everyone_without_the_role():
 
 @pytest.mark.django_db
 def test_the_dashboard_refusal_is_a_403_page_not_a_redirect():
-    client = _client_for("peer supporter")
+    client = _client_for("anonymous member")
     response = client.get("/moderation/")
     assert response.status_code == 403
 
@@ -200,16 +203,28 @@ async def test_the_staff_socket_and_each_staff_frame_refuse_members_and_peer_sup
     with caplog.at_level(logging.ERROR):
         for actor_label, make_actor in ACTORS.items():
             actor = await database_sync_to_async(make_actor)()
-            if actor_label in REFUSED:
+            if actor_label in SOCKET_REFUSED:
                 results[(actor_label, "connect")] = await _refused_socket_outcome(actor, None)
             for frame_label, frame in STAFF_FRAMES.items():
                 item = await database_sync_to_async(held_item)(room)
                 full = {**frame, "item_id": item.id}
-                if actor_label in REFUSED:
+                if actor_label in SOCKET_REFUSED:
                     outcome = await _refused_socket_outcome(actor, full)
                     state = await database_sync_to_async(lambda item=item: item.refresh().state)()
                     if state != ReviewState.OPEN:
                         outcome = f"unexpected: acted on ({state})"
+                elif actor_label in REFUSED:
+                    # A peer supporter's dashboard stays open; each moderator frame is refused.
+                    socket = await staff_socket(actor)
+                    queue = await frame_of(socket, "queue")
+                    await send_json(socket, full)
+                    error = await frame_of(socket, "error")
+                    outcome = ("refused" if (error["code"], error["item_id"]) == (
+                        "forbidden", item.id) and queue["items"] == [] else f"unexpected {error}")
+                    state = await database_sync_to_async(lambda item=item: item.refresh().state)()
+                    if state != ReviewState.OPEN:
+                        outcome = f"unexpected: acted on ({state})"
+                    await socket.disconnect()
                 else:
                     socket = await staff_socket(actor)
                     await frame_of(socket, "queue")
@@ -223,13 +238,13 @@ async def test_the_staff_socket_and_each_staff_frame_refuse_members_and_peer_sup
                                                           "item_id": 1})
 
     expected = {
-        **{(actor, "connect"): "refused" for actor in REFUSED},
+        **{(actor, "connect"): "refused" for actor in SOCKET_REFUSED},
         **{(actor, frame): "refused" if actor in REFUSED else "allowed"
            for actor in ACTORS for frame in STAFF_FRAMES},
     }
     assert results == expected
     assert Counter(results.values()) == {
-        "refused": len(REFUSED) * (1 + len(STAFF_FRAMES)),
+        "refused": len(SOCKET_REFUSED) + len(REFUSED) * len(STAFF_FRAMES),
         "allowed": len(ALLOWED) * len(STAFF_FRAMES)}
     assert no_session == "refused"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

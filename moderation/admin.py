@@ -7,7 +7,16 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from moderation.models import AuditEntry, GroundRule, Helpline, Sanction, ScreeningPolicy
+from moderation.models import (
+    AuditEntry,
+    DutyShift,
+    Escalation,
+    GroundRule,
+    Helpline,
+    Sanction,
+    ScreeningPolicy,
+    TakeAside,
+)
 from moderation.rules import rules_changed
 
 
@@ -85,3 +94,41 @@ class HelplineAdmin(admin.ModelAdmin[Helpline]):
                     "verified_on")
     list_filter = ("region", "is_verified", "audience")
     search_fields = ("name", "region")
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    """The record of every escalation and how fast the team got there; handled on the
+    dashboard, read here."""
+
+    list_display = ("created_at", "tier", "room", "state", "acknowledged_by",
+                    "seconds_to_acknowledge", "resolved_by", "seconds_to_resolve",
+                    "re_escalated_at", "fallback_notified_at", "fallback_last_error")
+    list_filter = ("tier", "source")
+    exclude = ("context",)  # other members' words stay on the dashboard
+
+    @admin.display(description="to acknowledge (s)")
+    def seconds_to_acknowledge(self, obj: Escalation) -> float | None:
+        return _seconds(obj.created_at, obj.acknowledged_at)
+
+    @admin.display(description="to resolve (s)")
+    def seconds_to_resolve(self, obj: Escalation) -> float | None:
+        return _seconds(obj.created_at, obj.resolved_at)
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    return None if end is None else round((end - start).total_seconds(), 1)
+
+
+@admin.register(DutyShift)
+class DutyShiftAdmin(ReadOnlyAdmin):
+    list_display = ("member", "started_at", "last_seen_at", "ended_at")
+
+
+@admin.register(TakeAside)
+class TakeAsideAdmin(ReadOnlyAdmin):
+    """Who talked with whom and when; the conversation itself is not shown here."""
+
+    list_display = ("created_at", "staff", "member", "room", "state", "answered_at",
+                    "closed_at")
+    list_filter = ("state",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rooms.models import Audience, FocusArea, Room, RoomKind
 
-DEMO_ROOMS: tuple[dict[str, str | int], ...] = (
+DEMO_ROOMS: tuple[dict[str, str | int | bool], ...] = (
     {"slug": "low-days", "title": "Low days", "focus_area": FocusArea.DEPRESSION,
      "description": "For the days when getting up feels heavy. Come as you are."},
     {"slug": "young-adults-mood", "title": "Mood talk for young adults",
@@ -31,6 +31,9 @@ DEMO_ROOMS: tuple[dict[str, str | int], ...] = (
     {"slug": "lgbtq-recovery", "title": "LGBTQ+ recovery", "focus_area": FocusArea.SUBSTANCE_USE,
      "audience": Audience.LGBTQ,
      "description": "A recovery space for LGBTQ+ people, with no need to explain yourself."},
+    {"slug": "night-owls", "title": "Night owls", "focus_area": FocusArea.GENERAL,
+     "staffed_only": True,
+     "description": "For long nights. Open whenever someone from our team is on duty."},
     {"slug": "the-lounge", "title": "The lounge", "focus_area": FocusArea.GENERAL,
      "description": "Open around the clock. Say hello, talk about your day."},
     {"slug": "lgbtq-lounge", "title": "LGBTQ+ lounge", "focus_area": FocusArea.GENERAL,

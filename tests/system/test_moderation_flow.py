@@ -8,7 +8,9 @@ The helpers at the top (staff login, staff socket) are shared with test_moderati
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -375,18 +377,38 @@ async def test_a_ban_from_the_staff_socket_refuses_the_next_send_and_closes_with
 
 async def test_the_staff_socket_refuses_members_and_peer_supporters(
         servers: Servers, cookies: list[str]) -> None:
-    peer = add_moderator(servers, "peer_supporter")
-    for cookie in (cookies[0], await staff_login(servers, peer)):
-        ws = await websockets.connect(
-            servers.ws("/ws/staff/"), additional_headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
-            origin=Origin(servers.origin()), open_timeout=60)
-        with contextlib.suppress(ConnectionClosed):  # it may already be closed
-            await send_frame(ws, {"type": "moderate", "item_id": 1, "action": "dismiss"})
-        frames, code = await frames_until_close(ws)
-        assert [f["code"] for f in frames] == ["forbidden"] and code == 4403
-        page = await http_request(servers, "GET", "/moderation/",
-                                  cookies={SESSION_COOKIE: cookie})
-        assert page.status == 403
+    # A member is refused the socket and the page.
+    ws = await websockets.connect(
+        servers.ws("/ws/staff/"), additional_headers={"Cookie": f"{SESSION_COOKIE}={cookies[0]}"},
+        origin=Origin(servers.origin()), open_timeout=60)
+    with contextlib.suppress(ConnectionClosed):  # it may already be closed
+        await send_frame(ws, {"type": "moderate", "item_id": 1, "action": "dismiss"})
+    frames, code = await frames_until_close(ws)
+    assert [f["code"] for f in frames] == ["forbidden"] and code == 4403
+    page = await http_request(servers, "GET", "/moderation/",
+                              cookies={SESSION_COOKIE: cookies[0]})
+    assert page.status == 403
+
+    # A peer supporter gets the dashboard for escalations and take-asides, but no queue
+    # and no moderator action.
+    peer_cookie = await staff_login(servers, add_moderator(servers, "peer_supporter"))
+    ws = await websockets.connect(
+        servers.ws("/ws/staff/"), additional_headers={"Cookie": f"{SESSION_COOKIE}={peer_cookie}"},
+        origin=Origin(servers.origin()), open_timeout=60)
+    try:
+        queue = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert queue["type"] == "queue" and queue["items"] == []
+        await send_frame(ws, {"type": "moderate", "item_id": 1, "action": "dismiss"})
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if frame["type"] == "error":
+                break
+        assert (frame["code"], frame["item_id"]) == ("forbidden", 1)
+    finally:
+        await ws.close()
+    page = await http_request(servers, "GET", "/moderation/",
+                              cookies={SESSION_COOKIE: peer_cookie})
+    assert page.status == 200
 
 
 def test_the_servers_logged_no_crash(servers: Servers) -> None:

@@ -16,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--audience", choices=Audience.values, default=Audience.EVERYONE)
         parser.add_argument("--kind", choices=RoomKind.values, default=RoomKind.ALWAYS_OPEN)
         parser.add_argument("--capacity", type=int, default=40)
+        parser.add_argument("--staffed-only", action="store_true",
+                            help="open only while someone from the team is on duty")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["capacity"] < 1:
@@ -23,5 +25,6 @@ class Command(BaseCommand):
         room, created = Room.objects.update_or_create(slug=options["slug"], defaults={
             "title": options["title"], "description": options["description"],
             "focus_area": options["focus_area"], "audience": options["audience"],
-            "kind": options["kind"], "capacity": options["capacity"], "is_active": True})
+            "kind": options["kind"], "capacity": options["capacity"], "is_active": True,
+            "staffed_only": options["staffed_only"]})
         self.stdout.write(f"{'created' if created else 'updated'} room {room.slug}")

@@ -1,10 +1,13 @@
 """Measure one screening detector against a labelled CSV.
 
     python -m moderation.evaluate --detector harassment --csv PATH --text-column tweet \\
-        --label-column subtask_a --positive OFF [--positive …] [--max-chars N]
+        --label-column subtask_a --positive OFF [--positive …] [--max-chars N] \\
+        [--rows all|even|odd]
 
 A row counts as flagged when the detector raises any signal for its text, and as positive
-when its label is one of the --positive values. Prints a summary (confusion matrix, signal
+when its label is one of the --positive values. ``--rows even`` or ``--rows odd`` keeps only
+the data rows at even or odd positions (the first data row is row 0), so a detector can be
+tuned on one half and measured on the other, held out. Prints a summary (confusion matrix, signal
 kinds) and then one JSON line with the figures, always last and always starting with the keys
 detector, n, precision, recall, f1, false_positive_rate, so scripts can read it.
 
@@ -21,6 +24,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from moderation.screening.normalize import normalize_text
@@ -34,6 +38,19 @@ class EvaluationInputError(Exception):
     """Input the evaluation cannot run on; the message says what to fix."""
 
 
+class RowSelection(StrEnum):
+    """Which data rows to use, by position (the first data row is row 0)."""
+
+    ALL = "all"
+    EVEN = "even"
+    ODD = "odd"
+
+    def keeps(self, position: int) -> bool:
+        if self is RowSelection.ALL:
+            return True
+        return position % 2 == (0 if self is RowSelection.EVEN else 1)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     detector: str
@@ -42,6 +59,7 @@ class Evaluation:
     false_negatives: int
     true_negatives: int
     kinds: Counter[str]
+    rows: RowSelection = RowSelection.ALL
 
     @property
     def n(self) -> int:
@@ -77,6 +95,7 @@ class Evaluation:
             "fp": self.false_positives,
             "fn": self.false_negatives,
             "tn": self.true_negatives,
+            "rows": str(self.rows),
         }
 
 
@@ -86,7 +105,8 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 
 def evaluate_csv(*, detector_name: str, csv_path: Path, text_column: str, label_column: str,
-                 positive_labels: frozenset[str], max_chars: int | None = None) -> Evaluation:
+                 positive_labels: frozenset[str], max_chars: int | None = None,
+                 rows: RowSelection = RowSelection.ALL) -> Evaluation:
     try:
         detector = get_detector(detector_name)
     except UnknownDetectorError as error:
@@ -106,7 +126,9 @@ def evaluate_csv(*, detector_name: str, csv_path: Path, text_column: str, label_
                 if column not in columns:
                     raise EvaluationInputError(
                         f"{csv_path} has no column {column!r}; columns: {', '.join(columns)}")
-            for row in reader:
+            for position, row in enumerate(reader):
+                if not rows.keeps(position):
+                    continue
                 text = row[text_column] or ""
                 if max_chars is not None:
                     text = text[:max_chars]
@@ -116,11 +138,12 @@ def evaluate_csv(*, detector_name: str, csv_path: Path, text_column: str, label_
     except (UnicodeDecodeError, csv.Error) as error:
         raise EvaluationInputError(f"cannot read {csv_path} as UTF-8 CSV: {error}") from None
     if not counts:
-        raise EvaluationInputError(f"{csv_path} has no data rows")
+        which = "" if rows is RowSelection.ALL else f"{rows} "
+        raise EvaluationInputError(f"{csv_path} has no {which}data rows")
     return Evaluation(detector=detector_name, true_positives=counts[(True, True)],
                       false_positives=counts[(True, False)],
                       false_negatives=counts[(False, True)],
-                      true_negatives=counts[(False, False)], kinds=kinds)
+                      true_negatives=counts[(False, False)], kinds=kinds, rows=rows)
 
 
 def _signal_kinds(detector: Detector, text: str, context: ScreeningContext) -> list[str]:
@@ -130,7 +153,9 @@ def _signal_kinds(detector: Detector, text: str, context: ScreeningContext) -> l
 def summary_lines(evaluation: Evaluation, *, positive_labels: frozenset[str]) -> list[str]:
     positives = evaluation.true_positives + evaluation.false_negatives
     lines = [
-        f"detector {evaluation.detector}: {evaluation.n} rows, {positives} positive "
+        f"detector {evaluation.detector}: {evaluation.n} rows"
+        f"{'' if evaluation.rows is RowSelection.ALL else f' ({evaluation.rows} rows only)'}, "
+        f"{positives} positive "
         f"(labels {', '.join(sorted(positive_labels))}), "
         f"{evaluation.true_positives + evaluation.false_positives} flagged",
         "",
@@ -161,6 +186,11 @@ def _parser() -> argparse.ArgumentParser:
                              "(repeat for several)")
     parser.add_argument("--max-chars", type=_positive_int, default=None,
                         help="screen only the first N characters of each text")
+    parser.add_argument("--rows", type=RowSelection, default=RowSelection.ALL,
+                        choices=list(RowSelection),
+                        help="use all data rows, or only those at even or odd positions "
+                             "(the first data row is row 0): tune on one half, report the "
+                             "other as held out")
     return parser
 
 
@@ -182,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   text_column=arguments.text_column,
                                   label_column=arguments.label_column,
                                   positive_labels=positive_labels,
-                                  max_chars=arguments.max_chars)
+                                  max_chars=arguments.max_chars, rows=arguments.rows)
     except EvaluationInputError as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

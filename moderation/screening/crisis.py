@@ -1,24 +1,34 @@
-"""Crisis language (rule "crisis-support"): a conservative first version of the tiered
-detector.
+"""Crisis language (rule "crisis-support") and method details (rule "no-method-details").
 
 Someone who writes that they want to die must, within seconds, privately get warm words and
 a way to reach a person, and on-duty staff must be alerted (PRODUCT.md, principle 3). These
 signals never lead to a sanction; the policy routes them. Tiers, from data/crisis.txt:
 
-* ``concern``: passive wishes to be dead or gone, self-harm, hopelessness, a farewell;
-* ``high_risk``: an active wish or intent to die or to kill oneself;
-* ``imminent``: intent or a farewell together with a plan, a means or a time, or a wish to
-  be dead together with a plan or means;
+* ``concern``: hopelessness, worthlessness, "I can't do this anymore", several signs of
+  distress together, or a crisis told as history ("I used to want to die");
+* ``high_risk``: wanting to die, actively or passively ("I want to die", "I wish I was
+  dead", "I want to sleep and not wake up"), self-harm, a question about a method, a pill or
+  knife emoji with distress;
+* ``imminent``: wanting to die or a farewell together with a plan, a means or a time;
 * ``worried_about_someone``: the same language about someone else ("my friend wants to
-  die"), with the severity its tier would have had.
+  die", "I'm worried about my friend"), with the severity its tier would have had.
 
-Negated phrases ("I'm not suicidal", "I don't want to die") and phrases addressed to someone
-("are you suicidal?") raise nothing. Laughter lowers high_risk to concern ("kms lol"), never
-to nothing.
+``method_detail`` (data/crisis_methods.txt, where the line is drawn) comes in addition to the
+tier: details of a method or means are collapsed for others until a moderator looks.
+
+Negated phrases ("I'm not suicidal"), phrases addressed to someone ("are you suicidal?") and
+lines quoted from a song or a film raise nothing. A quoted line introduced by someone else
+("she texted me "I want to die"") is about someone else. Laughter lowers high_risk to concern
+("kms lol"), never to nothing. History ("I used to want to die", "two years since my
+attempt") is concern, and nothing at all when the message also speaks of recovery ("I'm
+doing better").
 """
 
 from __future__ import annotations
 
+import bisect
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
@@ -41,17 +51,29 @@ from moderation.screening.types import (
 )
 
 _PHRASES: Final = read_sections("crisis.txt")
+_METHODS: Final = read_sections("crisis_methods.txt")
 _SUBJECTS: Final = read_sections("subjects.txt")
 
-# Every list this detector matches, found in one pass over the message's words.
-_INDEX: Final = PhraseIndex({section: _PHRASES[section] for section in (
-    "high_risk", "concern", "self_harm", "farewell", "farewell_weak", "plan_or_means", "time",
-    "about_someone_else", "not_a_crisis")})
+_CRISIS_SECTIONS: Final = (
+    "death_wish", "hopeless", "distress", "distress_weak", "self_harm", "farewell", "farewell_weak",
+    "plan_or_means", "time", "about_someone_else", "someone_else_concern", "past", "recovery",
+    "not_a_crisis")
+_METHOD_SECTIONS: Final = (
+    "lethality", "question_start", "outcome_strong", "outcome_weak", "overdose", "substances",
+    "whole_amount", "fall_places", "ligature", "ligature_detail", "cutting", "cutting_detail")
+# Every list this detector matches, found in one pass over the message's words. Method
+# sections are prefixed, as some of their words are also crisis words.
+_INDEX: Final = PhraseIndex({
+    **{section: _PHRASES[section] for section in _CRISIS_SECTIONS},
+    **{"method_" + section: _METHODS[section] for section in _METHOD_SECTIONS}})
+
 _LAUGHTER_WORDS: Final = frozenset(entry for entry in _PHRASES["laughter"] if entry.isalnum())
 _LAUGHTER_SYMBOLS: Final = tuple(entry for entry in _PHRASES["laughter"]
                                  if not entry.isalnum())
+_MEANS_EMOJI: Final = _PHRASES["means_emoji"]
 _UNITS_AFTER_NUMBER: Final = frozenset(_PHRASES["units_after_number"])
 _SCOPE_BREAKERS: Final = word_set(_PHRASES["scope_breakers"])
+_QUOTE_CUES: Final = word_set(_PHRASES["quote_cues"])
 _NEGATIONS: Final = word_set(read_sections("negations.txt")["negations"])
 _THIRD_PERSON: Final = word_set(_SUBJECTS["third_person"])
 # "my suicide" is the writer's, although "my friend is suicidal" is not: the walk back from
@@ -61,19 +83,63 @@ _SECOND_PERSON: Final = word_set(_SUBJECTS["second_person"])
 
 _NEGATION_WINDOW: Final = 3
 _SUBJECT_WINDOW: Final = 6
+# Signs of distress that make concern together, counting each different [distress] entry
+# as two and each different [distress_weak] entry as one: one ("I'm lonely") is an ordinary
+# bad day. Tuned on the even rows of the Reddit set (docs/screening.md).
+DISTRESS_NEEDED: Final = 3
+# How far after "how many" an outcome ("would it take", "to die") still belongs to it.
+QUESTION_REACH: Final = 12
+# Words around a quotation that are searched for a song or film cue, or a speaker.
+_QUOTE_REACH: Final = 8
+# "1 paracetamol", "2 tablets" is a dose, not a detail.
+_ORDINARY_DOSE: Final = 2
 
 _SEVERITY: Final = {SignalKind.CONCERN: Severity.MEDIUM, SignalKind.HIGH_RISK: Severity.HIGH,
                     SignalKind.IMMINENT: Severity.CRITICAL}
 
+# Amounts and heights are read on the folded view, where digits are still digits ("10th",
+# "200mg"; the words view reads those as leetspeak).
+_NUMBER: Final = (r"(?:\d{1,6}(?:[.,]\d+)?(?:st|nd|rd|th)?|two|three|four|five|six|seven|"
+                  r"eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|"
+                  r"seventy|eighty|ninety|hundred|a hundred|a dozen|dozens of|hundreds of)")
+
+
+def _alternation(entries: tuple[str, ...]) -> str:
+    return "|".join(re.escape(entry).replace(r"\ ", r"\s+")
+                    for entry in sorted(entries, key=len, reverse=True))
+
+
+_AMOUNT: Final = re.compile(
+    rf"\b(?P<number>{_NUMBER})\s*(?:(?:{_alternation(_METHODS['units'])})\b|"
+    rf"(?:of\s+)?(?:(?:my|the|his|her|their)\s+)?"
+    rf"(?:{_alternation(_METHODS['substances'])})\b)")
+_HEIGHT: Final = re.compile(
+    rf"\b{_NUMBER}\s*(?:{_alternation(_METHODS['heights'])})\b")
+_QUOTATION: Final = re.compile(r'"[^"\n]{1,400}"')
+_DIGIT: Final = re.compile(r"\d")
+_ORDINARY_WORDS: Final = frozenset({"one", "two", "a couple of"})
+
 
 class _Theme(Enum):
-    ACTIVE_IDEATION = "active ideation"  # [high_risk]
-    PASSIVE_IDEATION = "passive ideation"  # [concern]
-    SELF_HARM = "self-harm"  # [self_harm]
+    DEATH_WISH = "death wish"  # [death_wish]: high_risk
+    SELF_HARM = "self-harm"  # [self_harm]: high_risk, never imminent
+    HOPELESS = "hopelessness"  # [hopeless]: concern
+    METHOD_QUESTION = "method question"  # crisis_methods.txt: high_risk
 
 
-_TIER: Final = {_Theme.ACTIVE_IDEATION: SignalKind.HIGH_RISK,
-                _Theme.PASSIVE_IDEATION: SignalKind.CONCERN, _Theme.SELF_HARM: SignalKind.CONCERN}
+_THEME_TIER: Final = {_Theme.DEATH_WISH: SignalKind.HIGH_RISK,
+                      _Theme.SELF_HARM: SignalKind.HIGH_RISK,
+                      _Theme.HOPELESS: SignalKind.CONCERN,
+                      _Theme.METHOD_QUESTION: SignalKind.HIGH_RISK}
+_THEME_SECTIONS: Final = ((_Theme.DEATH_WISH, "death_wish"), (_Theme.SELF_HARM, "self_harm"),
+                          (_Theme.HOPELESS, "hopeless"))
+
+
+class _Whose(Enum):
+    WRITER = "writer"
+    SOMEONE_ELSE = "someone else"
+    ADDRESSED = "addressed"  # "you": a peer asking or advising
+    NOBODY = "nobody"  # a line quoted from a song, a film, a book
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,104 +147,339 @@ class _Finding:
     theme: _Theme
     first: int
     end: int
-    about_someone_else: bool
+    whose: _Whose
+    past: bool  # told as history: "I used to want to die"
 
 
 def detect_crisis(*, text: NormalizedText, context: ScreeningContext) -> list[Signal]:
     tokens = text.tokens
     if not tokens.keys:
         return []
-    keys = tokens.keys
-    matches = by_section(_INDEX.find(tokens))
-    ideation_sections = ("about_someone_else", "high_risk", "concern", "self_harm", "farewell",
-                         "farewell_weak")
-    if not any(section in matches for section in ideation_sections):
-        return []  # the common case; plans and times alone say nothing
-    not_a_crisis = [(match.first, match.end) for match in matches.get("not_a_crisis", ())]
+    return _Reading(text).signals()
 
-    def usable(section: str) -> list[PhraseMatch]:
-        return [match for match in matches.get(section, ())
-                if not _overlaps_any(match.first, match.end, not_a_crisis)
-                and not _negated(tokens, match.first)]
 
-    findings = [_Finding(theme=_Theme.ACTIVE_IDEATION, first=match.first, end=match.end,
-                         about_someone_else=True)
-                for match in usable("about_someone_else")]
-    someone_else = [(finding.first, finding.end) for finding in findings]
-    for theme, section in ((_Theme.ACTIVE_IDEATION, "high_risk"),
-                           (_Theme.PASSIVE_IDEATION, "concern"), (_Theme.SELF_HARM, "self_harm")):
-        for match in usable(section):
-            if _overlaps_any(match.first, match.end, someone_else) or _is_unit(tokens, match):
-                continue
-            whose = _whose(tokens, match.first)
-            if whose is not _Whose.ADDRESSED:  # "are you suicidal?" is a peer asking
+class _Reading:
+    """One message, read once: its matches, then the findings built from them."""
+
+    def __init__(self, text: NormalizedText) -> None:
+        self.text = text
+        self.tokens = text.tokens
+        self.matches = by_section(_INDEX.find(self.tokens))
+        self.not_a_crisis = _Coverage(len(self.tokens.keys), [
+            (match.first, match.end) for match in self.matches.get("not_a_crisis", ())])
+        self._past_clauses: frozenset[int] | None = None
+        self._clauses: list[int] = []
+        self._quotations: list[tuple[int, int, _Whose]] | None = None
+
+    def usable(self, section: str) -> list[PhraseMatch]:
+        return [match for match in self.matches.get(section, ())
+                if not self.not_a_crisis.overlaps(match.first, match.end)
+                and not _negated(self.tokens, match.first)]
+
+    def signals(self) -> list[Signal]:
+        matches = self.matches
+        has_emoji = not self.text.folded.text.isascii() and any(
+            emoji in self.text.folded.text for emoji in _MEANS_EMOJI)
+        if not has_emoji and not any(section in matches for section in (
+                "death_wish", "hopeless", "distress", "self_harm", "farewell", "farewell_weak",
+                "about_someone_else", "someone_else_concern", "method_lethality",
+                "method_question_start", "method_overdose")):
+            return []  # the common case: plans, places and times alone say nothing
+
+        recovering = bool(self.usable("recovery"))
+        findings = self._findings()
+        question = self._method_question()
+        if question is not None:
+            findings.append(_Finding(theme=_Theme.METHOD_QUESTION, first=question[0],
+                                     end=question[1], whose=self._whose(question[0]),
+                                     past=False))
+        if recovering:
+            findings = [finding for finding in findings if not finding.past]
+        own = [finding for finding in findings if finding.whose is _Whose.WRITER]
+        others = [finding for finding in findings
+                  if finding.whose is _Whose.SOMEONE_ELSE and not finding.past]
+
+        farewells = [match for match in self.usable("farewell")
+                     if self._whose(match.first) is _Whose.WRITER]
+        plan_or_means = bool(self.usable("plan_or_means")) or has_emoji
+        # A time inside a farewell counts whatever negation the farewell carries: in "I won't
+        # be here tomorrow" the "won't" is the farewell, not a denial of the time.
+        farewell_ranges = _Coverage(len(self.tokens.keys),
+                                    [(match.first, match.end) for match in farewells])
+        timed = bool(self.usable("time")) or any(
+            farewell_ranges.overlaps(match.first, match.end)
+            for match in matches.get("time", ()))
+        distress = self._distress_span(own) if not recovering else None
+
+        signals: list[Signal] = []
+        writer = _writer_tier(own, farewells, self.usable("farewell_weak"), distress,
+                              plan_or_means=plan_or_means, timed=timed,
+                              laughing=self._laughing(), emoji=has_emoji)
+        if writer is not None:
+            tier, token_range = writer
+            signals.append(self._signal(tier, _SEVERITY[tier], token_range))
+        worry = self._worry(others, plan_or_means=plan_or_means, timed=timed)
+        if worry is not None:
+            signals.append(worry)
+        overdose = self.usable("method_overdose")
+        detail = self._method_detail(question, in_crisis=bool(signals) or bool(overdose))
+        if detail is not None:
+            if not signals and overdose:
+                # "I swallowed 30 pills": an overdose told with its amount is an emergency.
+                signals.append(self._overdose_signal(overdose[0]))
+            signals.append(detail)
+        return signals
+
+    def _overdose_signal(self, overdose: PhraseMatch) -> Signal:
+        token_range = (overdose.first, overdose.end)
+        if self._whose(overdose.first) is _Whose.SOMEONE_ELSE:
+            return self._signal(SignalKind.WORRIED_ABOUT_SOMEONE, Severity.CRITICAL,
+                                token_range)
+        return self._signal(SignalKind.IMMINENT, Severity.CRITICAL, token_range)
+
+    def _findings(self) -> list[_Finding]:
+        someone_else = [_Finding(theme=_Theme.DEATH_WISH, first=match.first, end=match.end,
+                                 whose=self._quoted_whose(match.first, _Whose.SOMEONE_ELSE),
+                                 past=self._past(match.first, match.end))
+                        for match in self.usable("about_someone_else")]
+        taken = _Coverage(len(self.tokens.keys),
+                          [(finding.first, finding.end) for finding in someone_else])
+        findings = [finding for finding in someone_else if finding.whose is not _Whose.NOBODY]
+        for theme, section in _THEME_SECTIONS:
+            for match in self.usable(section):
+                if taken.overlaps(match.first, match.end) or _is_unit(self.tokens, match):
+                    continue
+                whose = self._whose(match.first)
+                if whose is _Whose.ADDRESSED or whose is _Whose.NOBODY:
+                    continue  # "are you suicidal?" is a peer asking; a song is a song
                 findings.append(_Finding(theme=theme, first=match.first, end=match.end,
-                                         about_someone_else=whose is _Whose.SOMEONE_ELSE))
+                                         whose=whose,
+                                         past=self._past(match.first, match.end)))
+        return findings
 
-    farewells = [match for match in usable("farewell")
-                 if _whose(tokens, match.first) is _Whose.WRITER]
-    weak_farewells = usable("farewell_weak")
-    plan_or_means = bool(usable("plan_or_means"))
-    # A time inside a farewell counts whatever negation the farewell carries: in "I won't be
-    # here tomorrow" the "won't" is the farewell, not a denial of the time.
-    farewell_ranges = [(match.first, match.end) for match in farewells]
-    timed = bool(usable("time")) or any(
-        _overlaps_any(match.first, match.end, farewell_ranges)
-        for match in matches.get("time", ()))
-    laughing = not _LAUGHTER_WORDS.isdisjoint(keys) or any(
-        symbol in text.folded.text for symbol in _LAUGHTER_SYMBOLS)
+    def _distress_span(self, own: list[_Finding]) -> tuple[int, int] | None:
+        """The first sign of distress when enough different ones come together."""
+        taken = _Coverage(len(self.tokens.keys), [(finding.first, finding.end) for finding in own])
+        usable = [match for section in ("distress", "distress_weak")
+                  for match in self.usable(section)
+                  if not taken.overlaps(match.first, match.end)
+                  and self._whose(match.first) is _Whose.WRITER]
+        strong = {match.entry for match in usable if match.section == "distress"}
+        weak = {match.entry for match in usable if match.section == "distress_weak"} - strong
+        if 2 * len(strong) + len(weak) < DISTRESS_NEEDED:
+            return None
+        return usable[0].first, usable[0].end
 
-    signals: list[Signal] = []
-    own = [finding for finding in findings if not finding.about_someone_else]
-    writer = _writer_tier(own, farewells, weak_farewells, plan_or_means=plan_or_means,
-                          timed=timed, laughing=laughing)
-    if writer is not None:
-        tier, token_range = writer
-        signals.append(_signal(text, tokens, tier, _SEVERITY[tier], token_range))
-    others = [finding for finding in findings if finding.about_someone_else]
-    if others:
-        worst = max(others, key=lambda finding: _SEVERITY[_TIER[finding.theme]])
+    def _worry(self, others: list[_Finding], *, plan_or_means: bool,
+               timed: bool) -> Signal | None:
+        worried = self.usable("someone_else_concern")
+        if not others and not worried:
+            return None
+        if not others:
+            return self._signal(SignalKind.WORRIED_ABOUT_SOMEONE, Severity.MEDIUM,
+                                (worried[0].first, worried[0].end))
+        worst = max(others, key=lambda finding: _SEVERITY[_THEME_TIER[finding.theme]])
         severity = (Severity.CRITICAL
-                    if worst.theme is _Theme.ACTIVE_IDEATION and (plan_or_means or timed)
-                    else _SEVERITY[_TIER[worst.theme]])
-        signals.append(_signal(text, tokens, SignalKind.WORRIED_ABOUT_SOMEONE, severity,
-                               (worst.first, worst.end)))
-    return signals
+                    if worst.theme is _Theme.DEATH_WISH and (plan_or_means or timed)
+                    else _SEVERITY[_THEME_TIER[worst.theme]])
+        return self._signal(SignalKind.WORRIED_ABOUT_SOMEONE, severity,
+                            (worst.first, worst.end))
+
+    # Method details ----------------------------------------------------------------------
+
+    def _method_question(self) -> tuple[int, int] | None:
+        """A lethality or how-to question: "how many … would it take", "lethal dose"."""
+        asked = self.usable("method_lethality")
+        if asked:
+            return asked[0].first, asked[0].end
+        starts = self.matches.get("method_question_start", ())
+        if not starts:
+            return None
+        def in_order(*sections: str) -> list[PhraseMatch]:
+            return sorted((match for section in sections
+                           for match in self.matches.get(section, ())),
+                          key=lambda match: match.first)
+
+        strong = in_order("method_outcome_strong")
+        weak = in_order("method_outcome_weak")
+        means = in_order("method_substances", "method_fall_places", "method_ligature",
+                         "method_cutting")
+        for start in starts:
+            reach = start.end + QUESTION_REACH
+            outcome = _first_within(strong, start.end, reach)
+            if outcome is None and _first_within(means, start.end, reach) is not None:
+                outcome = _first_within(weak, start.end, reach)
+            if outcome is not None:
+                return start.first, outcome.end
+        return None
+
+    def _method_detail(self, question: tuple[int, int] | None, *,
+                       in_crisis: bool) -> Signal | None:
+        if question is not None:
+            return self._detail_signal(self._token_span(question))
+        if not in_crisis:
+            return None
+        span = self._amount_span() or self._height_span() or self._technique_span()
+        return None if span is None else self._detail_signal(span)
+
+    def _amount_span(self) -> tuple[int, int] | None:
+        whole = self.matches.get("method_whole_amount", ())
+        if whole:
+            return self._token_span((whole[0].first, whole[0].end))
+        if not (self.matches.get("method_substances") or _DIGIT.search(self.text.folded.text)):
+            return None
+        for amount in _AMOUNT.finditer(self.text.folded.text):
+            number = amount.group("number")
+            if number in _ORDINARY_WORDS or (number.isdigit()
+                                             and int(number) <= _ORDINARY_DOSE):
+                continue
+            return self.text.folded.original_span(*amount.span())
+        return None
+
+    def _height_span(self) -> tuple[int, int] | None:
+        if "method_fall_places" not in self.matches and not any(
+                key.startswith("jump") for key in self.tokens.key_set):
+            return None
+        height = _HEIGHT.search(self.text.folded.text)
+        return None if height is None else self.text.folded.original_span(*height.span())
+
+    def _technique_span(self) -> tuple[int, int] | None:
+        for means, detail in (("method_ligature", "method_ligature_detail"),
+                              ("method_cutting", "method_cutting_detail")):
+            details = self.usable(detail)
+            if details and self.matches.get(means):
+                return self._token_span((details[0].first, details[0].end))
+        return None
+
+    # Reading the words around a phrase ----------------------------------------------------
+
+    def _whose(self, first: int) -> _Whose:
+        return self._quoted_whose(first, _whose(self.tokens, first))
+
+    def _quoted_whose(self, first: int, otherwise: _Whose) -> _Whose:
+        if '"' not in self.tokens.text:
+            return otherwise
+        quotations = self._quoted()
+        # Quotations do not overlap and are in order: the last one starting at or before the
+        # phrase is the only one that can hold it.
+        index = bisect.bisect_right(quotations, first, key=lambda quotation: quotation[0]) - 1
+        if index >= 0 and first < quotations[index][1]:
+            return quotations[index][2]
+        return otherwise
+
+    def _quoted(self) -> list[tuple[int, int, _Whose]]:
+        """Token ranges inside quotation marks, with whose words they are: nobody's for a
+        song or a film, someone else's when a third person introduces them, and otherwise
+        the writer's (quotation marks are also used for emphasis)."""
+        if self._quotations is not None:
+            return self._quotations
+        keys = self.tokens.keys
+        starts = [span[0] for span in self.tokens.spans]
+        quotations: list[tuple[int, int, _Whose]] = []
+        for quoted in _QUOTATION.finditer(self.tokens.text):
+            first = bisect.bisect_left(starts, quoted.start())
+            end = bisect.bisect_left(starts, quoted.end())
+            if first >= end:
+                continue
+            before = keys[max(0, first - _QUOTE_REACH):first]
+            after = keys[end:end + _QUOTE_REACH]
+            if not _QUOTE_CUES.isdisjoint(before) or not _QUOTE_CUES.isdisjoint(after):
+                whose = _Whose.NOBODY
+            else:
+                whose = self._speaker(first)
+            quotations.append((first, end, whose))
+        self._quotations = quotations
+        return quotations
+
+    def _speaker(self, quote_first: int) -> _Whose:
+        """Who says a quoted line: the first subject in the clause that introduces it ("my
+        sister told me "…"" is the sister's; "I told her "…"" is the writer's)."""
+        tokens = self.tokens
+        index = quote_first
+        while index > 0 and quote_first - index < _QUOTE_REACH:
+            index -= 1
+            if tokens.clause_start[index]:
+                break
+        for word in tokens.keys[index:quote_first]:
+            if word in _WRITER_WORDS and word != "my":  # "my sister told me" is the sister
+                return _Whose.WRITER
+            if word in _THIRD_PERSON:
+                return _Whose.SOMEONE_ELSE
+        return _Whose.WRITER
+
+    def _past(self, first: int, end: int) -> bool:
+        """Whether a [past] marker is in the phrase's clause."""
+        past = self.matches.get("past")
+        if not past:
+            return False
+        if self._past_clauses is None:
+            clause = 0
+            for opens in self.tokens.clause_start:
+                clause += opens
+                self._clauses.append(clause)
+            self._past_clauses = frozenset(self._clauses[match.first] for match in past)
+        return (self._clauses[first] in self._past_clauses
+                or self._clauses[end - 1] in self._past_clauses)
+
+    def _laughing(self) -> bool:
+        return not _LAUGHTER_WORDS.isdisjoint(self.tokens.key_set) or any(
+            symbol in self.text.folded.text for symbol in _LAUGHTER_SYMBOLS)
+
+    def _token_span(self, token_range: tuple[int, int]) -> tuple[int, int]:
+        first, end = token_range
+        spans = self.tokens.spans
+        return self.text.words.original_span(spans[first][0], spans[end - 1][1])
+
+    def _signal(self, kind: SignalKind, severity: Severity,
+                token_range: tuple[int, int]) -> Signal:
+        return Signal(detector=DetectorName.CRISIS, kind=kind, rule=Rule.CRISIS_SUPPORT,
+                      severity=severity, span=self._token_span(token_range))
+
+    @staticmethod
+    def _detail_signal(span: tuple[int, int]) -> Signal:
+        return Signal(detector=DetectorName.CRISIS, kind=SignalKind.METHOD_DETAIL,
+                      rule=Rule.NO_METHOD_DETAILS, severity=Severity.HIGH, span=span)
 
 
 def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
-                 weak_farewells: list[PhraseMatch], *, plan_or_means: bool, timed: bool,
-                 laughing: bool) -> tuple[SignalKind, tuple[int, int]] | None:
-    active = [finding for finding in own if finding.theme is _Theme.ACTIVE_IDEATION]
-    passive = [finding for finding in own if finding.theme is _Theme.PASSIVE_IDEATION]
-    ideation = active or passive
+                 weak_farewells: list[PhraseMatch], distress: tuple[int, int] | None, *,
+                 plan_or_means: bool, timed: bool, laughing: bool,
+                 emoji: bool) -> tuple[SignalKind, tuple[int, int]] | None:
+    present = [finding for finding in own if not finding.past]
+    wishes = [finding for finding in present if finding.theme is _Theme.DEATH_WISH]
+    risky = [finding for finding in present if _THEME_TIER[finding.theme]
+             is SignalKind.HIGH_RISK]
     goodbye = farewells[0] if farewells else None
-    # Imminent: intent or a farewell with a plan, means or time; a wish to be dead with a plan
-    # or means; ideation with a farewell. Self-harm alone is never imminent here.
+    # Imminent: a wish to die or a farewell with a plan, means or time; a wish to die with
+    # any farewell. Self-harm alone is never imminent here.
     anchor: _Finding | PhraseMatch | None = None
-    if (active or goodbye) and (plan_or_means or timed):
-        anchor = active[0] if active else goodbye
-    elif ideation and (plan_or_means or goodbye or weak_farewells):
-        anchor = ideation[0]
-    elif weak_farewells and plan_or_means:
+    if (wishes or goodbye) and (plan_or_means or timed):
+        anchor = wishes[0] if wishes else goodbye
+    elif wishes and weak_farewells:
+        anchor = wishes[0]
+    elif weak_farewells and plan_or_means and not emoji:
         anchor = weak_farewells[0]
     if anchor is not None:
         return SignalKind.IMMINENT, (anchor.first, anchor.end)
-    if active:
+    some_distress = present or distress is not None or goodbye is not None
+    if risky or (emoji and some_distress):
         # Laughter may be a joke ("kms lol") or distress masked as one: concern, not nothing.
         tier = SignalKind.CONCERN if laughing else SignalKind.HIGH_RISK
-        return tier, (active[0].first, active[0].end)
-    if own:
+        span = (risky[0].first, risky[0].end) if risky else (
+            (present[0].first, present[0].end) if present else distress)
+        if span is not None:
+            return tier, span
+        if goodbye is not None:
+            return tier, (goodbye.first, goodbye.end)
+    if present:
+        return SignalKind.CONCERN, (present[0].first, present[0].end)
+    if own:  # only history: "I used to want to die", with no word of recovery
         return SignalKind.CONCERN, (own[0].first, own[0].end)
+    if distress is not None:
+        return SignalKind.CONCERN, distress
     if goodbye is not None:
         return SignalKind.CONCERN, (goodbye.first, goodbye.end)
     return None
-
-
-class _Whose(Enum):
-    WRITER = "writer"
-    SOMEONE_ELSE = "someone else"
-    ADDRESSED = "addressed"  # "you": a peer asking or advising
 
 
 def _whose(tokens: Tokens, first: int) -> _Whose:
@@ -216,13 +517,21 @@ def _is_unit(tokens: Tokens, match: PhraseMatch) -> bool:
             and tokens.keys[match.first - 1].isdigit())
 
 
-def _overlaps_any(first: int, end: int, ranges: list[tuple[int, int]]) -> bool:
-    return any(first < other_end and other_first < end for other_first, other_end in ranges)
+def _first_within(found: Sequence[PhraseMatch], first: int, last: int) -> PhraseMatch | None:
+    """The first match starting in [first, last); ``found`` is in token order."""
+    index = bisect.bisect_left(found, first, key=lambda match: match.first)
+    return found[index] if index < len(found) and found[index].first < last else None
 
 
-def _signal(text: NormalizedText, tokens: Tokens, kind: SignalKind, severity: Severity,
-            token_range: tuple[int, int]) -> Signal:
-    first, end = token_range
-    span = text.words.original_span(tokens.spans[first][0], tokens.spans[end - 1][1])
-    return Signal(detector=DetectorName.CRISIS, kind=kind, rule=Rule.CRISIS_SUPPORT,
-                  severity=severity, span=span)
+class _Coverage:
+    """Which tokens some ranges cover, so that checking a phrase against them costs its own
+    length, not the number of ranges: a long message stays linear."""
+
+    def __init__(self, size: int, ranges: list[tuple[int, int]]) -> None:
+        self._any = bool(ranges)
+        self._covered = bytearray(size if ranges else 0)
+        for first, end in ranges:
+            self._covered[first:end] = b"\x01" * (end - first)
+
+    def overlaps(self, first: int, end: int) -> bool:
+        return self._any and any(self._covered[first:end])

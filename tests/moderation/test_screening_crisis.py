@@ -1,5 +1,6 @@
 """The crisis detector: tiers, negation, someone else's crisis, and the everyday language it
-must not mistake for one. Its signals route support; they never sanction anyone."""
+must not mistake for one. Its signals route support; they never sanction anyone. Method
+details, history and recovery, quotes and disguised spellings: test_screening_crisis_*.py."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def kinds(text: str) -> list[str]:
     "I want to unalive myself",
     "i w4nt t0 d1e",
     "I waaaant to diiie",
+    # Passive wishes to be dead are wanting to die (issue 4), and so is self-harm.
+    "i can't do this anymore, i just want to sleep and not wake up",
+    "sometimes I wish I was dead",
+    "I want to go to sleep and not wake up",
+    "I just want to not wake up",
+    "I should just die",
+    "suicide has been on my mind",
+    "I keep cutting myself",
+    "I want to unalive",
+    "everyone would be better off without me",
 ])
 def test_high_risk(text):
     signals = crisis(text)
@@ -36,16 +47,14 @@ def test_high_risk(text):
 
 
 @pytest.mark.parametrize("text", [
-    "suicide has been on my mind",
-    "sometimes I wish I was dead",
-    "everyone would be better off without me",
-    "I want to go to sleep and not wake up",
-    "I just want to not wake up",
     "i can't do this anymore",
-    "I keep cutting myself",
-    "I want to unalive",
+    "I feel so hopeless",
+    "I'm worthless and everyone hates me",
+    "what's the point of anything",
+    "I hate myself",
+    "I'm a burden to everyone",
     "kms lol",  # laughter lowers the tier, never to nothing
-    "I should just die",
+    "sewerslide haha",
 ])
 def test_concern(text):
     signals = crisis(text)
@@ -83,6 +92,13 @@ def test_negated(text):
     assert crisis(text) == []
 
 
+def test_several_signs_of_distress_together_are_concern():
+    assert kinds("I'm so tired today") == []  # an ordinary bad day
+    assert kinds("I feel lonely") == []
+    assert kinds("therapy isn't helping, the meds make me numb, I feel trapped and ashamed, "
+                 "and nothing is getting easier") == ["concern"]
+
+
 def test_negation_does_not_reach_across_a_new_clause():
     assert kinds("I don't know if I want to live") == []  # nothing listed: no false tier
     assert kinds("I'm not okay and I want to die") == ["high_risk"]
@@ -94,7 +110,9 @@ def test_negation_does_not_reach_across_a_new_clause():
     ("my sister is suicidal and I don't know what to do", Severity.HIGH),
     ("he said he's going to kill himself", Severity.HIGH),
     ("my friend says she wants to end her life tonight", Severity.CRITICAL),
-    ("I think my brother is self harming", Severity.MEDIUM),
+    ("I think my brother is self harming", Severity.HIGH),
+    ("I'm really worried about my friend, she stopped eating", Severity.MEDIUM),
+    ("my sister told me \"I want to die\" last night", Severity.HIGH),
 ])
 def test_worried_about_someone(text, severity):
     signals = crisis(text)

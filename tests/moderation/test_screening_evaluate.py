@@ -127,3 +127,37 @@ def test_runs_as_a_module_without_django_settings(tmp_path):
          "--text-column", "tweet", "--label-column", "label", "--positive", "OFF"],
         cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode == 2 and "unknown detector" in failed.stderr
+
+
+def test_rows_even_and_odd_split_the_file_in_two(tmp_path, capsys):
+    # Rows 0, 2, 4 are even: "pathetic idiot" (TP), "this day was shit" (FN), "see you
+    # tomorrow" (TN); rows 1, 3, 5 are odd: "shut up loser" (TP), "locked myself out" (TN),
+    # "ok clown" (FP).
+    path = write_csv(tmp_path / "labelled.csv", ROWS)
+    arguments = ["--detector", "harassment", "--csv", str(path), "--text-column", "tweet",
+                 "--label-column", "label", "--positive", "OFF"]
+    figures = {}
+    for rows in ("even", "odd", "all"):
+        code, out, _ = run(capsys, *arguments, "--rows", rows)
+        assert code == 0
+        figures[rows] = json.loads(out.strip().splitlines()[-1])
+        assert list(figures[rows])[:6] == JSON_KEYS and figures[rows]["rows"] == rows
+    counts = {rows: (f["tp"], f["fp"], f["fn"], f["tn"]) for rows, f in figures.items()}
+    assert counts == {"even": (1, 0, 1, 1), "odd": (1, 1, 0, 1), "all": (2, 1, 1, 2)}
+    _, out, _ = run(capsys, *arguments)
+    assert json.loads(out.strip().splitlines()[-1]) == figures["all"]  # all is the default
+    _, out, _ = run(capsys, *arguments, "--rows", "odd")
+    assert "3 rows (odd rows only)" in out
+
+
+def test_rows_bad_input(tmp_path, capsys):
+    path = write_csv(tmp_path / "one.csv", [("shut up loser", "OFF")])
+    arguments = ["--detector", "harassment", "--csv", str(path), "--text-column", "tweet",
+                 "--label-column", "label", "--positive", "OFF"]
+    code, out, err = run(capsys, *arguments, "--rows", "odd")  # a single row is row 0
+    assert code == 2 and out == "" and "has no odd data rows" in err
+    for value in ("half", "", "EVEN", "1"):
+        with pytest.raises(SystemExit) as exited:
+            main([*arguments, "--rows", value])
+        assert exited.value.code == 2
+    assert "--rows" in capsys.readouterr().err

@@ -67,6 +67,7 @@ def room_summary(room: Room) -> dict[str, Any]:
         "audience_label": room.get_audience_display(),
         "kind": room.kind,
         "capacity": room.capacity,
+        "staffed_only": room.staffed_only,
         "url": room.get_absolute_url(),
         **({"present": room.present} if hasattr(room, "present") else {}),
     }

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from chat import selectors
 from chat.errors import ErrorCode, HearthError
-from chat.events import aside_group, member_group, room_group, send_to_group
+from chat.events import aside_group, best_effort, member_group, room_group, send_to_group
 from chat.hub import WORKER_ID, hub
 from chat.identity import member_id_from_session
 from chat.limits import HISTORY_PAGE_MAX, chat_limits
@@ -205,9 +205,8 @@ class RoomConsumer(HearthSocket):
         self.region: str | None = joined["region"]
         self.recent_bodies: deque[str] = deque(maxlen=RECENT_BODIES)
         self.last_concern_card = float("-inf")
-        await self.channel_layer.group_add(room_group(self.room_id), self.channel_name)
-        await self.channel_layer.group_add(member_group(self.member_id), self.channel_name)
-        await self.channel_layer.group_add(aside_group(self.member_id), self.channel_name)
+        for group in self._groups():
+            await best_effort(self.channel_layer.group_add)(group, self.channel_name)
         hub.register(self)
         watcher.ensure_running()
         await self.send_frame(joined["welcome"])
@@ -217,9 +216,8 @@ class RoomConsumer(HearthSocket):
         if self.room is None:
             return
         hub.unregister(self)
-        await self.channel_layer.group_discard(room_group(self.room_id), self.channel_name)
-        await self.channel_layer.group_discard(member_group(self.member_id), self.channel_name)
-        await self.channel_layer.group_discard(aside_group(self.member_id), self.channel_name)
+        for group in self._groups():
+            await best_effort(self.channel_layer.group_discard)(group, self.channel_name)
         await database_sync_to_async(leave_room)(channel_name=self.channel_name)
         hub.schedule_presence(self.room_id)
         self.room = None
@@ -243,12 +241,15 @@ class RoomConsumer(HearthSocket):
             await self.refuse(refusal, client_id=refusal.client_id)
             return
         client_id = frame.client_id if isinstance(frame, SendFrame | AsideSendFrame) else None
+        # A refusal names what it refuses: the send (client_id) and the take-aside.
+        about = ({"aside_id": frame.aside_id}
+                 if isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame) else {})
         try:
             await self._handle(frame)
         except SanctionRefusedError as refusal:
             await self.refuse(refusal, client_id=client_id, retry_after=refusal.retry_after)
         except HearthError as refusal:
-            await self.refuse(refusal, client_id=client_id)
+            await self.refuse(refusal, client_id=client_id, **about)
         except Exception as exc:
             # Never crash the socket; the client keeps unacknowledged sends and retries them.
             logger.exception("frame handling failed: %s", type(exc).__name__)
@@ -281,6 +282,13 @@ class RoomConsumer(HearthSocket):
             await self._handle_ask_for_support(frame)
         elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
             await self._handle_aside(frame)
+
+    def _groups(self) -> tuple[str, ...]:
+        # With the layer down (Redis stopped) the socket still works: sends are stored and
+        # acknowledged, support cards come straight down the socket; live events resume
+        # when the page reconnects.
+        return (room_group(self.room_id), member_group(self.member_id),
+                aside_group(self.member_id))
 
     async def _handle_send(self, frame: SendFrame) -> None:
         if self.member is None or self.room is None:
@@ -327,7 +335,9 @@ class RoomConsumer(HearthSocket):
             await send_to_group(room_group(self.room_id), {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
                 "text": encode(selectors.collapsed_frame(message))})
-            await self.send_frame(notices.collapsed(seq=message.seq))
+            # notices read the rule's title from the database: off the event loop.
+            await self.send_frame(await database_sync_to_async(notices.collapsed)(
+                seq=message.seq))
         elif verdict is not None and verdict.action == ScreeningAction.HOLD:
             await self.send_frame(await database_sync_to_async(notices.held)(
                 rule=verdict.rule, seq=message.seq))

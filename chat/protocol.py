@@ -199,12 +199,12 @@ def _parse_history(data: dict[str, Any]) -> HistoryFrame:
     return HistoryFrame(before_seq=before_seq, limit=limit)
 
 
-_REGION = re.compile(r"^(?:[A-Za-z]{2}|\*)$")
+_REGION = re.compile(r"[A-Za-z]{2}|\*")
 
 
 def _parse_region(data: dict[str, Any]) -> SetRegionFrame:
     region = _required(data, "region")
-    if not isinstance(region, str) or not _REGION.match(region):
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
         raise ProtocolError(ErrorCode.INVALID_FIELD,
                             "region must be a two-letter country code, or \"*\".")
     return SetRegionFrame(region=region.upper())
@@ -219,15 +219,21 @@ def _parse_ask(data: dict[str, Any]) -> AskForSupportFrame:
 def parse_aside_frame(data: dict[str, Any], *, max_body_chars: int) -> AsideFrame:
     """The take-aside frames, shared by the room socket and the staff socket."""
     frame_type = data.get("type")
+    if frame_type == "take_aside_send":
+        # The client_id first, so every refusal of a send names the send it refuses.
+        client_id = _client_id(data)
+        try:
+            aside_id = _non_negative_int(data, "aside_id")
+            send = _parse_send(data, max_body_chars)
+        except ProtocolError as error:
+            raise ProtocolError(error.code, error.detail, client_id=client_id) from None
+        return AsideSendFrame(aside_id=aside_id, client_id=client_id, body=send.body)
     aside_id = _non_negative_int(data, "aside_id")
     if frame_type == "take_aside_reply":
         accept = _required(data, "accept")
         if not isinstance(accept, bool):
             raise ProtocolError(ErrorCode.INVALID_FIELD, "accept must be true or false.")
         return AsideReplyFrame(aside_id=aside_id, accept=accept)
-    if frame_type == "take_aside_send":
-        send = _parse_send(data, max_body_chars)
-        return AsideSendFrame(aside_id=aside_id, client_id=send.client_id, body=send.body)
     if frame_type == "take_aside_leave":
         return AsideLeaveFrame(aside_id=aside_id)
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "Not a take-aside frame.")

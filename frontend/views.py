@@ -14,8 +14,9 @@ from chat.identity import current_member, ensure_member
 from chat.limits import chat_limits
 from chat.services import change_handle, forget_member
 from frontend.forms import AppealForm, HandleForm
+from moderation.duty import on_duty_count
 from moderation.models import GroundRule, Mute, ReportReason
-from moderation.permissions import can_moderate
+from moderation.permissions import can_moderate, can_staff
 from moderation.selectors import decisions_for_member
 from moderation.services import appeal_decision
 from rooms.models import Audience, FocusArea, Room
@@ -44,6 +45,8 @@ def directory(request: HttpRequest) -> HttpResponse:
                            "any_match": any(card["matches"] for card in cards)})
     return render(request, "frontend/directory.html", {
         "groups": groups,
+        # Said honestly on the page: whether anyone from the team is there right now.
+        "on_duty": on_duty_count(),
         "any_match": any(group["any_match"] for group in groups),
         "focus_areas": FocusArea.choices,
         "audiences": Audience.choices,
@@ -124,12 +127,14 @@ def goodbye(request: HttpRequest) -> HttpResponse:
 @require_GET
 def moderation_dashboard(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
-    if not can_moderate(member):
+    # Every staff role works escalations and take-asides; only moderators see the review queue.
+    if not can_staff(member):
         return render(request, "frontend/forbidden.html", status=403)
     rules = (GroundRule.objects.filter(is_active=True).select_related("room")
              .order_by("room_id", "position", "code"))
     return render(request, "frontend/moderation.html", {
         "member": member,
+        "can_moderate": can_moderate(member),
         "ground_rules": [{"code": rule.code, "title": rule.title,
                           "room": rule.room.slug if rule.room else None} for rule in rules],
         "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),

@@ -108,7 +108,7 @@ CHANNEL_PREFIX = env_str("HEARTH_CHANNEL_PREFIX", "hearth")
 if REDIS_URL:
     CHANNEL_LAYERS: dict[str, Any] = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "hearth.channel_layer.OutageTolerantRedisChannelLayer",
             "CONFIG": {
                 # The layer waits on Redis with 5 s blocking pops; redis-py 8 also times reads
                 # out after 5 s by default, which raised inside an idle socket and closed it

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
@@ -122,11 +123,13 @@ def open_take_aside(*, staff: Member, escalation_id: int | None = None,
             aside = TakeAside.objects.create(member=member, staff=staff, escalation=escalation,
                                              room=room)
             _audit(actor=staff, action=AuditAction.ASIDE_OPEN, aside=aside)
+        # Asking again for an aside the member already accepted just shows it again.
+        kind = "invite" if aside.state == AsideState.INVITED else "state"
         acknowledged = escalation is not None and escalations.mark_acknowledged(escalation,
                                                                                  staff)
 
         def announce() -> None:
-            _tell_both(aside, "invite")
+            _tell_both(aside, kind)
             if escalation is not None:
                 escalations.push_escalation(escalation.pk,
                                             "acknowledged" if acknowledged else "aside")
@@ -136,7 +139,10 @@ def open_take_aside(*, staff: Member, escalation_id: int | None = None,
 
 
 def _locked_aside(aside_id: int, person: Member) -> TakeAside:
-    aside = (TakeAside.objects.select_for_update().select_related("staff", "member", "room")
+    # Lock the aside row only: its room is nullable, and PostgreSQL refuses FOR UPDATE on the
+    # nullable side of the outer join that select_related makes for it.
+    aside = (TakeAside.objects.select_for_update(of=("self",))
+             .select_related("staff", "member", "room")
              .filter(pk=aside_id).first())
     if aside is None or person.pk not in (aside.member_id, aside.staff_id):
         raise HearthError(ErrorCode.ASIDE_NOT_FOUND)
@@ -185,13 +191,18 @@ def send(*, author: Member, aside_id: int, client_id: str,
 
     Contact details are masked as in rooms; nothing said here is ever blocked for distress.
     """
+    if not TakeAside.objects.filter(pk=aside_id).filter(
+            Q(member_id=author.pk) | Q(staff_id=author.pk)).exists():
+        raise HearthError(ErrorCode.ASIDE_NOT_FOUND)
     existing = AsideMessage.objects.filter(aside_id=aside_id, author=author,
                                            client_id=client_id).first()
     if existing is not None:
         return existing, False
-    verdict = decide(text=body, signals=screen_message(text=body, context=ScreeningContext(),
-                                                        detectors=["contact", "harassment"]),
-                     actions=_aside_policy())
+    # The crisis detector runs too, only so that distress is never blocked: the policy turns
+    # a block into a hold with the insult masked, and here a hold is simply delivered.
+    verdict = decide(text=body, signals=screen_message(
+        text=body, context=ScreeningContext(), detectors=["contact", "harassment", "crisis"]),
+        actions=_aside_policy())
     if verdict.action == ScreeningAction.BLOCK:
         raise HearthError(ErrorCode.MESSAGE_BLOCKED)
     try:

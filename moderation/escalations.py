@@ -115,6 +115,9 @@ def ask_for_support(*, member: Member, room: Room, seq: int | None) -> Escalatio
         if message is None:
             raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
     with transaction.atomic():
+        # The room's row lock orders this with the member's messages (post_message takes
+        # it too), so the two never open two escalations side by side.
+        Room.objects.select_for_update().filter(pk=room.pk).first()
         escalation, event = _raise_or_open(
             member_id=member.pk, room_id=room.pk, tier=EscalationTier.ASKED,
             source=EscalationSource.MEMBER, message=message, asked=True)

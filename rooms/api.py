@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from moderation.duty import on_duty_count
 from rooms.models import Audience, FocusArea, RoomKind
 from rooms.selectors import directory, room_summary
 
@@ -24,4 +25,5 @@ def room_directory(request: HttpRequest) -> JsonResponse:
         filters[name] = value
     rooms = directory(focus_area=filters["focus_area"], audience=filters["audience"],
                       kind=filters["kind"])
-    return JsonResponse({"rooms": [room_summary(room) for room in rooms]})
+    return JsonResponse({"rooms": [room_summary(room) for room in rooms],
+                         "on_duty_count": on_duty_count()})

@@ -13,12 +13,12 @@ _counter = itertools.count(1)
 
 def make_room(*, slug: str | None = None, capacity: int = 40, is_active: bool = True,
               focus_area: str = FocusArea.GENERAL, audience: str = Audience.EVERYONE,
-              kind: str = RoomKind.ALWAYS_OPEN) -> Room:
+              kind: str = RoomKind.ALWAYS_OPEN, staffed_only: bool = False) -> Room:
     n = next(_counter)
     return Room.objects.create(
         slug=slug or f"room-{n}", title=f"Room {n}", description="A test room.",
         focus_area=focus_area, audience=audience, kind=kind, capacity=capacity,
-        is_active=is_active)
+        is_active=is_active, staffed_only=staffed_only)
 
 
 def make_member() -> Member:

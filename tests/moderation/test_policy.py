@@ -14,15 +14,16 @@ import pytest
 
 from chat.errors import ErrorCode, HearthError
 from chat.models import Message, MessageStatus
-from chat.selectors import visible_to
+from chat.selectors import frame_for_message, visible_to
 from chat.services import MessageBlockedError, post_message
 from moderation import services
-from moderation.models import ReviewItem, Sanction, SanctionKind, ScreeningAction
+from moderation.models import Mute, ReviewItem, Sanction, SanctionKind, ScreeningAction
 from moderation.policy import MASK_TEXT, PolicyActions, decide
 from moderation.screening import ScreeningContext, Severity, Signal, screen_message
 from moderation.services import needs_review, status_for
 from tests.factories import accept_room_rules, make_member, make_room
 from tests.moderation.support import CRISIS_BODY, set_room_policy
+from tests.moderation.test_collapsed_messages import inject_signals
 
 ACTIONS = tuple(ScreeningAction)
 DETECTORS = ("contact", "harassment", "spam", "crisis")
@@ -187,6 +188,59 @@ def test_sweep_with_crisis_mixed_in_nothing_is_blocked_and_only_other_signals_ma
     assert checked > 0
 
 
+# --- method details: collapsed for the room, whole for its author --------------------------------
+
+METHOD_SIGNALS = [signal("crisis", "method_detail", "no-method-details", Severity.HIGH, span)
+                  for span in (CRISIS_SPAN, None)]
+
+
+def test_method_detail_is_held_and_collapsed_under_every_policy():
+    checked = 0
+    for actions, method in itertools.product(EVERY_POLICY, METHOD_SIGNALS):
+        verdict = decide(text=TEXT, signals=[method], actions=actions)
+        case = (actions, method.span)
+        assert verdict.action == ScreeningAction.HOLD, case
+        assert verdict.collapsed, case
+        assert verdict.rule == "no-method-details", case
+        assert verdict.body == TEXT and not verdict.masked, case
+        assert status_for(verdict) == MessageStatus.COLLAPSED, case
+        assert needs_review(verdict), case
+        checked += 1
+    assert checked == 256 * 2
+    # A hold for another reason is not a collapse: the room would never see a placeholder.
+    held = decide(text=TEXT, signals=[OTHER_SIGNALS["spam"]], actions=PolicyActions(spam="hold"))
+    assert held.action == ScreeningAction.HOLD and not held.collapsed
+    assert status_for(held) == MessageStatus.HELD
+
+
+# Every crisis signal, method details too, and the writer's distress with method details.
+EVERY_CRISIS_SIGNAL = [[crisis] for crisis in CRISIS_SIGNALS + METHOD_SIGNALS] + [
+    [METHOD_SIGNALS[0], crisis] for crisis in CRISIS_SIGNALS]
+
+
+def test_sweep_no_crisis_signal_blocks_or_hides_and_method_detail_always_collapses():
+    """Every policy x every crisis signal x every mix of other signals (none included)."""
+    statuses: set[str] = set()
+    checked = 0
+    for actions, crisis, others in itertools.product(EVERY_POLICY, EVERY_CRISIS_SIGNAL,
+                                                     [[], *MIXES]):
+        verdict = decide(text=TEXT, signals=[*crisis, *others], actions=actions)
+        case = (actions, [(c.kind, c.span) for c in crisis], [o.detector for o in others])
+        status = status_for(verdict)
+        assert verdict.action != ScreeningAction.BLOCK, case
+        assert status != MessageStatus.HIDDEN, case
+        assert "want to die" in verdict.body, case  # the words as written, for the author
+        if any(c.kind == "method_detail" for c in crisis):
+            assert status == MessageStatus.COLLAPSED and verdict.collapsed, case
+        else:
+            assert not verdict.collapsed, case
+        assert needs_review(verdict), case
+        statuses.add(status)
+        checked += 1
+    assert checked == 256 * len(EVERY_CRISIS_SIGNAL) * (len(MIXES) + 1)
+    assert statuses == {MessageStatus.VISIBLE, MessageStatus.HELD, MessageStatus.COLLAPSED}
+
+
 # --- through the real services: stored, visible to its author, never sanctioned -----------------
 
 def _post_under_every_policy(body: str) -> list[tuple[PolicyActions, Message | None]]:
@@ -304,3 +358,78 @@ def test_sanction_member_requires_a_moderator():
                                      room_id=None)
         assert refused.value.code == ErrorCode.FORBIDDEN
     assert Sanction.objects.count() == 0
+
+
+# --- the sweep through the real services: no sanction, no mute, the author always sees it --------
+
+# The crisis detector is tuned separately: these two are not left to it. Their signal is added
+# to whatever the real detectors find, so the rest of the path (policy, storage, escalation,
+# views) is the real one.
+WORRIED_BODY = "my friend keeps saying she won't be around much longer"
+METHOD_BODY = "she told me exactly what she was planning to use"
+INJECTED = {
+    WORRIED_BODY: signal("crisis", "worried_about_someone", "crisis-support", Severity.HIGH,
+                         (0, len(WORRIED_BODY))),
+    METHOD_BODY: METHOD_SIGNALS[1],
+}
+PHONE = " text me on +44 7700 900123"
+INSULT = " you pathetic idiot"
+# (body, recent bodies for the spam detector, the words the author must always see)
+CRISIS_POSTS = [
+    ("I want to end my life tonight", (), "end my life"),
+    ("I want to kill myself", (), "kill myself"),
+    ("I feel so hopeless and worthless", (), "hopeless"),
+    (WORRIED_BODY, (), "around much longer"),
+    (METHOD_BODY, (), "planning to use"),
+    ("I want to end my life tonight" + PHONE, (), "end my life"),
+    ("I want to kill myself" + INSULT, (), "kill myself"),
+    (METHOD_BODY + PHONE + INSULT, (), "planning to use"),
+    ("I want to kill myself", ("I want to kill myself",) * 2, "kill myself"),  # a repeat
+]
+
+
+@pytest.fixture
+def injected_crisis(monkeypatch: pytest.MonkeyPatch) -> None:
+    inject_signals(monkeypatch, INJECTED)
+
+
+@pytest.mark.django_db
+def test_sweep_through_the_services_no_crisis_leads_to_a_sanction_or_hides_it_from_its_author(
+        injected_crisis):
+    for body, recent, _words in CRISIS_POSTS:
+        kinds = {s.kind for s in services.screen(text=body, room_id=0, recent_bodies=recent
+                                                  ).crisis_signals}
+        assert kinds & {"concern", "high_risk", "imminent", "worried_about_someone",
+                        "method_detail"}, body
+    room, author, other = make_room(), make_member(), make_member()
+    accept_room_rules(author, room)
+    statuses: set[str] = set()
+    for number, actions in enumerate(EVERY_POLICY):
+        set_room_policy(room, contact=actions.contact, harassment=actions.harassment,
+                        spam=actions.spam, crisis=actions.crisis)
+        # Two bodies per policy, rotating: each body meets about a fifth of the policies.
+        for offset in (0, 1):
+            body, recent, words = CRISIS_POSTS[(2 * number + offset) % len(CRISIS_POSTS)]
+            case = (actions, body)
+            try:
+                result = post_message(member=author, room=room, client_id=f"s{number}-{offset}",
+                                      body=body, recent_bodies=recent)
+            except MessageBlockedError:
+                pytest.fail(f"blocked: {case}")
+            message = Message.objects.select_related("author", "room").get(
+                pk=result.message.pk)
+            assert message.status != MessageStatus.HIDDEN, case
+            assert words in message.body, case
+            assert Message.objects.filter(visible_to(viewer_id=author.pk),
+                                          pk=message.pk).exists(), case
+            own = frame_for_message(message, viewer_id=author.pk)
+            assert (own["body"], own.get("collapsed")) == (message.body, None), case
+            if body.startswith(METHOD_BODY):
+                assert message.status == MessageStatus.COLLAPSED, case
+                seen = frame_for_message(message, viewer_id=other.pk)
+                assert (seen["body"], seen["html"], seen["collapsed"]) == ("", "", True), case
+            statuses.add(message.status)
+    assert statuses == {MessageStatus.VISIBLE, MessageStatus.HELD, MessageStatus.COLLAPSED}
+    assert Message.objects.filter(room=room).count() == 2 * len(EVERY_POLICY)
+    assert Sanction.objects.count() == 0
+    assert Mute.objects.count() == 0

@@ -43,3 +43,18 @@ def test_seed_does_not_overwrite_operator_edits():
     Room.objects.filter(slug="the-lounge").update(title="Our lounge")
     seed_demo_rooms()
     assert Room.objects.get(slug="the-lounge").title == "Our lounge"
+
+
+def test_directory_json_says_honestly_how_many_of_the_team_are_on_duty(client):
+    from moderation import duty
+    from tests.factories import make_staff
+
+    make_room(slug="night", staffed_only=True)
+    data = client.get("/api/rooms/").json()
+    assert data["on_duty_count"] == 0
+    assert next(r for r in data["rooms"] if r["slug"] == "night")["staffed_only"] is True
+    staff = make_staff()
+    duty.check_in(member=staff)
+    assert client.get("/api/rooms/").json()["on_duty_count"] == 1
+    duty.check_out(member=staff)
+    assert client.get("/api/rooms/").json()["on_duty_count"] == 0

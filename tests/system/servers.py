@@ -10,6 +10,7 @@ import contextlib
 import http.cookiejar
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -145,6 +146,61 @@ def run_servers(tmp_path: Path, *, workers: int = 1, redis_url: str | None = Non
                     servers.stop_worker(index)
 
 
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free port, which the test may stop (never the
+    machine's shared one). Skipped (a failure in CI) without the redis-server program."""
+    program = shutil.which("redis-server")
+    if program is None:
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("redis-server is not installed; this test stops a Redis of its own")
+    port = free_port()
+    log = tmp_path / "redis.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(program), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)], stdout=out, stderr=subprocess.STDOUT)
+    server = RedisServer(port=port, process=process, log=log)
+    try:
+        deadline = time.monotonic() + 20
+        while not server.answers():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.stop()
+
+
 # --- clients --------------------------------------------------------------------------------
 
 def new_session_cookie(base: str) -> str:
@@ -170,8 +226,10 @@ async def new_session_cookies(base: str, count: int, concurrency: int = 16) -> l
 
 
 async def open_socket(servers: Servers, room: str, cookie: str | None, *, worker: int = 0,
-                      origin: str | None = "same", **kwargs: Any) -> Any:
-    headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {}
+                      origin: str | None = "same", headers: dict[str, str] | None = None,
+                      **kwargs: Any) -> Any:
+    """`headers` are extra handshake headers, such as the browser's Accept-Language."""
+    headers = {**(headers or {}), **({"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {})}
     if origin == "same":
         origin = servers.origin(worker)
     return await websockets.connect(

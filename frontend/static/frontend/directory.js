@@ -26,11 +26,27 @@ function applyFilters() {
   history.replaceState(null, "", query ? `?${query}` : location.pathname);
 }
 
+// Whether anyone from the team is around, and so whether staffed-only rooms are open.
+function showDuty(count) {
+  const status = document.getElementById("duty-status");
+  if (!status || status.dataset.onDuty === String(count)) return;
+  status.dataset.onDuty = String(count);
+  status.textContent = count ? "A moderator or peer supporter is on duty now."
+    : "Nobody from the team is on duty right now.";
+  for (const tag of groups.querySelectorAll(".staffed-only")) {
+    tag.dataset.open = String(count > 0);
+    tag.textContent = count ? "Open while staff are on duty"
+      : "Closed until someone from the team is on duty";
+  }
+}
+
 async function refreshCounts() {
   try {
     const response = await fetch(groups.dataset.api, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const data = await response.json();
+    const onDuty = data.on_duty_count ?? data.on_duty;
+    if (typeof onDuty === "number") showDuty(onDuty);
     for (const room of data.rooms) {
       const el = groups.querySelector(`.presence-count[data-slug="${CSS.escape(room.slug)}"]`);
       if (el) {

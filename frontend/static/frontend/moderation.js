@@ -1,8 +1,10 @@
-// Moderation dashboard: the live review queue over the moderators' socket (/ws/staff/,
-// docs/protocol.md). The server sends the whole queue on every (re)connect and then keeps it
-// live item by item; this page only renders it, filters it and sends the moderators' actions.
+// Staff dashboard over the staff socket (/ws/staff/, docs/protocol.md): the on-duty roster,
+// live crisis escalations, private take-aside conversations and, for moderators, the review
+// queue. The server sends the whole state on every (re)connect and then keeps it live; this
+// page only renders it, filters it and sends the staff's actions.
 
-import { backoffDelay, el, sendFrame, setConnectionState, socketUrl } from "./common.js";
+import { AsideConversation, backoffDelay, el, sendFrame, setConnectionState,
+  socketUrl } from "./common.js";
 
 const root = document.getElementById("moderation");
 const queueEl = document.getElementById("queue");
@@ -14,6 +16,19 @@ const pageError = document.getElementById("page-error");
 const announcer = document.getElementById("queue-announcer");
 const roomFilter = document.getElementById("filter-room");
 const reasonFilter = document.getElementById("filter-reason");
+const reviewEl = document.getElementById("review");
+const alertAnnouncer = document.getElementById("alert-announcer");
+const escalationAnnouncer = document.getElementById("escalation-announcer");
+const dutyYou = document.getElementById("duty-you");
+const dutyToggle = document.getElementById("duty-toggle");
+const dutyCount = document.getElementById("duty-count");
+const dutyRoster = document.getElementById("duty-roster");
+const slaEl = document.getElementById("sla");
+const escalationsEl = document.getElementById("escalations");
+const escalationsEmpty = document.getElementById("escalations-empty");
+const escalationsHeading = document.getElementById("escalations-heading");
+const staffAsidesSection = document.getElementById("staff-asides-section");
+const staffAsidesEl = document.getElementById("staff-asides");
 
 const RULES = JSON.parse(document.getElementById("ground-rules").textContent);
 const RULE_TITLES = new Map(RULES.map((rule) => [rule.code, rule.title]));
@@ -44,8 +59,20 @@ const ACTION_DONE = {
 };
 const FINAL_CLOSES = {
   4401: "Your staff session has ended. Sign in again to keep moderating.",
-  4403: "This page is for moderators. Your account doesn't have that role.",
+  4403: "This page is for the team. Your account doesn't have a staff role.",
 };
+const TIERS = {
+  imminent: { label: "Imminent risk", rank: 0 },
+  high_risk: { label: "High risk", rank: 1 },
+  asked: { label: "Asked to talk", rank: 2 },
+  worried_about_someone: { label: "Worried about someone", rank: 3 },
+};
+const ESCALATION_DONE = {
+  acknowledge: "Acknowledged: the team can see you're on it.",
+  resolve: "Resolved. Thank you.",
+};
+const ASIDE_STATES = { invited: "invitation sent", open: "private chat open", declined: "they said not now",
+  closed: "private chat ended" };
 
 let ws = null;
 let attempt = 0;
@@ -53,6 +80,10 @@ let reconnectTimer = null;
 let closedForGood = false;
 let loaded = false;
 const items = new Map(); // id -> item frame
+const escalations = new Map(); // id -> escalation
+const staffAsides = new Map(); // aside id -> AsideConversation (the staff side)
+let onDuty = null;             // this staff member, from the last duty frame
+let asideWanted = null;        // the escalation whose "Take aside" was just pressed
 
 
 function setState(state, text) {
@@ -131,6 +162,13 @@ function onFrame(text) {
     case "action_done": return onActionDone(frame);
     case "member_history": return onHistory(frame);
     case "error": return onError(frame);
+    case "duty": return onDutyFrame(frame);
+    case "escalations": return onEscalations(frame);
+    case "escalation": return onEscalation(frame);
+    case "take_aside_invite":
+    case "take_aside_state": return onAsideState(frame);
+    case "take_aside_message": return onAsideMessage(frame);
+    case "take_aside_ack": return onAsideAck(frame);
     default: return undefined;
   }
 }
@@ -138,6 +176,9 @@ function onFrame(text) {
 function onQueue(frame) {
   attempt = 0;
   setState("connected", "Live");
+  // Peer supporters work escalations and take-asides; the review queue is for moderators.
+  if (frame.you) reviewEl.hidden = !["moderator", "admin"].includes(frame.you.role);
+  for (const conversation of staffAsides.values()) conversation.resend();
   const fresh = new Set(frame.items.map((item) => item.id));
   for (const id of [...items.keys()]) if (!fresh.has(id)) removeItem(id, { quiet: true });
   for (const item of frame.items) upsert(item, false);
@@ -146,6 +187,8 @@ function onQueue(frame) {
 }
 
 function onActionDone(frame) {
+  if (frame.escalation_id != null) return onEscalationDone(frame);
+  if (frame.item_id == null) return undefined;
   const card = cardFor(frame.item_id);
   const done = ACTION_DONE[frame.action] || "Done.";
   announce(done);
@@ -156,9 +199,23 @@ function onActionDone(frame) {
   }
   // Every action resolves the item; the queue_item_removed that follows is then a no-op.
   setTimeout(() => removeItem(frame.item_id), 600);
+  return undefined;
 }
 
 function onError(frame) {
+  const conversation = asideForError(frame);
+  if (conversation) return asideError(conversation, frame);
+  const escalationCard = frame.escalation_id != null ? escalationCardFor(frame.escalation_id) : null;
+  if (escalationCard) {
+    escalationCard.querySelector(".esc-error").textContent = frame.detail;
+    escalationCard.querySelector(".esc-status").textContent = "";
+    setEscalationBusy(escalationCard, false);
+    return undefined;
+  }
+  if (dutyToggle.dataset.busy) {
+    delete dutyToggle.dataset.busy;
+    dutyToggle.disabled = false;
+  }
   const card = frame.item_id != null ? cardFor(frame.item_id) : null;
   if (card) {
     const error = card.querySelector(".item-error");
@@ -207,7 +264,7 @@ function removeItem(id, { quiet = false } = {}) {
   card.remove();
   if (hadFocus) {
     const target = next && next.querySelector("h3");
-    if (target) { target.tabIndex = -1; target.focus(); } else { queueEl.parentElement.querySelector("h2").focus(); }
+    if (target) { target.tabIndex = -1; target.focus(); } else { document.getElementById("queue-heading").focus(); }
   }
   if (!quiet) refreshView();
 }
@@ -612,6 +669,420 @@ function onHistory(frame) {
   if (!frame.messages.length) listEl.append(el("li", "", "No messages."));
   result.replaceChildren(heading, listEl);
   heading.focus();
+}
+
+// --- on duty ----------------------------------------------------------------------------
+function onDutyFrame(frame) {
+  onDuty = Boolean(frame.on_duty);
+  delete dutyToggle.dataset.busy;
+  dutyToggle.disabled = false;
+  dutyToggle.textContent = onDuty ? "Check out" : "Check in";
+  const you = onDuty ? "You're on duty. New escalations will reach you here."
+    : "You're not on duty. You'll still see escalations nobody has answered in time.";
+  if (dutyYou.textContent !== you) dutyYou.textContent = you;
+  dutyYou.dataset.onDuty = String(onDuty);
+  const count = frame.on_duty_count ?? frame.roster.length;
+  dutyCount.textContent = count === 0 ? "Nobody from the team is on duty right now."
+    : `${count} ${count === 1 ? "person" : "people"} on duty.`;
+  dutyRoster.replaceChildren(...(frame.roster || []).map((person) => {
+    const li = el("li", "", "");
+    li.append(el("span", "handle", person.handle));
+    if (ROLE_LABELS[person.role]) li.append(" ", el("span", `badge role-${person.role}`, ROLE_LABELS[person.role]));
+    if (person.since) {
+      const since = el("time", "duty-since", `since ${timeLabel(person.since)}`);
+      since.dateTime = person.since;
+      li.append(" ", since);
+    }
+    return li;
+  }));
+  dutyRoster.hidden = !dutyRoster.childElementCount;
+}
+
+dutyToggle.addEventListener("click", () => {
+  if (onDuty === null) return;
+  pageError.textContent = "";
+  if (!send({ type: onDuty ? "check_out" : "check_in" })) {
+    pageError.textContent = "Not connected right now, so your duty status didn't change. Try again when the page says Live.";
+    return;
+  }
+  dutyToggle.dataset.busy = "1";
+  dutyToggle.disabled = true;
+});
+
+// --- escalations ------------------------------------------------------------------------
+function handleOf(who) {
+  if (!who) return "";
+  return typeof who === "string" ? who : who.handle || "";
+}
+
+function tierLabel(tier) {
+  return (TIERS[tier] || { label: tier }).label;
+}
+
+function escalationOrder(a, b) {
+  const openA = a.state === "open" ? 0 : 1;
+  const openB = b.state === "open" ? 0 : 1;
+  const rank = (tier) => (TIERS[tier] ? TIERS[tier].rank : 9);
+  return openA - openB || rank(a.tier) - rank(b.tier) || a.created_at.localeCompare(b.created_at) || a.id - b.id;
+}
+
+function escalationCardFor(id) {
+  return escalationsEl.querySelector(`li.escalation[data-id="${id}"]`);
+}
+
+function durationLabel(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  if (hours) return `${hours} h ${minutes} min`;
+  if (minutes) return `${minutes} min ${seconds} s`;
+  return `${seconds} s`;
+}
+
+function tickAges() {
+  const now = Date.now();
+  for (const age of escalationsEl.querySelectorAll(".esc-age")) {
+    age.textContent = `open for ${durationLabel(now - Date.parse(age.dataset.since))}`;
+  }
+}
+setInterval(tickAges, 1000);
+
+function renderSla(sla) {
+  if (!sla) { slaEl.textContent = ""; return; }
+  const median = (seconds) => (seconds == null ? "not enough data yet" : durationLabel(seconds * 1000));
+  slaEl.textContent = `Last ${sla.window_days} days: ${sla.count} ${sla.count === 1 ? "escalation" : "escalations"}. `
+    + `Median time to acknowledge: ${median(sla.median_seconds_to_acknowledge)}. `
+    + `Median time to resolve: ${median(sla.median_seconds_to_resolve)}.`;
+}
+
+function onEscalations(frame) {
+  const fresh = new Set(frame.items.map((escalation) => escalation.id));
+  for (const id of [...escalations.keys()]) if (!fresh.has(id)) removeEscalation(id);
+  for (const escalation of frame.items) upsertEscalation(escalation);
+  renderSla(frame.sla);
+  refreshEscalations();
+}
+
+function onEscalation(frame) {
+  const escalation = frame.escalation;
+  if (frame.event === "resolved" || escalation.state === "resolved") {
+    const known = escalations.has(escalation.id);
+    removeEscalation(escalation.id);
+    if (known) announce(`Resolved: ${tierLabel(escalation.tier)} in ${escalation.room.title}${escalation.resolved_by ? `, by ${handleOf(escalation.resolved_by)}` : ""}.`);
+    refreshEscalations();
+    return;
+  }
+  const card = upsertEscalation(escalation);
+  if (frame.event === "new" || frame.event === "re_escalated") {
+    card.classList.add("fresh");
+    const where = `${tierLabel(escalation.tier)} in ${escalation.room.title}, from ${escalation.member.handle}`;
+    const text = frame.event === "new" ? `New escalation: ${where}.`
+      : `Nobody has answered yet: ${where}.`;
+    // An imminent risk interrupts; everything else waits for a pause. Their own regions, so
+    // a queue update that follows does not talk over them.
+    speak(escalation.tier === "imminent" ? alertAnnouncer : escalationAnnouncer, text);
+  } else if (frame.event === "updated") {
+    announce(`Update on ${escalation.member.handle}: ${tierLabel(escalation.tier)} in ${escalation.room.title}.`);
+  } else if (frame.event === "acknowledged" && escalation.acknowledged_by) {
+    announce(`${handleOf(escalation.acknowledged_by)} acknowledged ${escalation.member.handle}'s escalation.`);
+  }
+  refreshEscalations();
+}
+
+function speak(region, text) {
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+function upsertEscalation(escalation) {
+  escalations.set(escalation.id, escalation);
+  const old = escalationCardFor(escalation.id);
+  const card = renderEscalation(escalation);
+  if (old) {
+    carryOver(old, card);
+    if (old.classList.contains("fresh") && escalation.state === "open") card.classList.add("fresh");
+    // A result stays readable; "Working…" ends with the update that answers it.
+    const status = old.querySelector(".esc-status");
+    if (status.dataset.state === "done") {
+      const twin = card.querySelector(".esc-status");
+      twin.dataset.state = "done";
+      twin.textContent = status.textContent;
+    }
+    old.replaceWith(card);
+  }
+  const sorted = [...escalations.values()].sort(escalationOrder);
+  const index = sorted.findIndex((other) => other.id === escalation.id);
+  const next = sorted.slice(index + 1).map((other) => escalationCardFor(other.id)).find(Boolean);
+  const focused = card.contains(document.activeElement) ? document.activeElement : null;
+  if (next !== card.nextElementSibling || !card.isConnected) escalationsEl.insertBefore(card, next || null);
+  if (focused && document.activeElement !== focused) focused.focus();
+  tickAges();
+  return card;
+}
+
+function removeEscalation(id) {
+  const card = escalationCardFor(id);
+  escalations.delete(id);
+  if (!card) return;
+  const hadFocus = card.contains(document.activeElement);
+  const next = card.nextElementSibling || card.previousElementSibling;
+  card.remove();
+  if (hadFocus) {
+    const target = next && next.querySelector("h3");
+    if (target) { target.tabIndex = -1; target.focus(); } else { escalationsHeading.focus(); }
+  }
+}
+
+function refreshEscalations() {
+  escalationsEmpty.hidden = escalations.size !== 0;
+  const open = [...escalations.values()].filter((escalation) => escalation.state === "open").length;
+  const text = escalations.size ? `Escalations (${escalations.size}${open ? `, ${open} waiting` : ""})` : "Escalations";
+  if (escalationsHeading.textContent !== text) escalationsHeading.textContent = text;
+}
+
+function renderEscalation(escalation) {
+  const id = escalation.id;
+  const li = el("li", `escalation tier-${escalation.tier} state-${escalation.state}`);
+  li.dataset.id = String(id);
+  const article = el("article", "item esc");
+  article.setAttribute("aria-labelledby", `esc-${id}-title`);
+  li.append(article);
+
+  const head = el("div", "item-head");
+  const title = el("h3", "");
+  title.id = `esc-${id}-title`;
+  title.append(`${tierLabel(escalation.tier)}: `, el("span", "handle", escalation.member.handle),
+    ` in ${escalation.room.title}`);
+  head.append(title);
+  const tags = el("p", "item-tags");
+  tags.append(tag(tierLabel(escalation.tier), `tag-tier tag-${escalation.tier}`));
+  if (escalation.state === "open") tags.append(" ", tag("Waiting for someone", "tag-waiting"));
+  if (escalation.re_escalated_at && escalation.state === "open") {
+    tags.append(" ", tag("Nobody answered in time", "tag-urgent"));
+  }
+  if (escalation.member_asked_at && escalation.tier !== "asked") tags.append(" ", tag("Asked to talk", "tag-asked"));
+  const age = el("span", "esc-age item-time");
+  age.dataset.since = escalation.created_at;
+  const opened = el("time", "item-time", `since ${timeLabel(escalation.created_at)}`);
+  opened.dateTime = escalation.created_at;
+  tags.append(" ", age, " ", opened);
+  head.append(tags);
+  article.append(head);
+
+  const ack = el("p", "esc-ack");
+  if (escalation.acknowledged_by || escalation.acknowledged_at) {
+    ack.append("Acknowledged by ", el("strong", "", handleOf(escalation.acknowledged_by) || "someone"));
+    if (escalation.acknowledged_at) ack.append(` at ${timeLabel(escalation.acknowledged_at)}`);
+    ack.append(".");
+  } else {
+    ack.textContent = "Nobody has acknowledged this yet.";
+  }
+  article.append(ack);
+  if (escalation.aside) {
+    article.append(el("p", "esc-aside", `Take-aside: ${ASIDE_STATES[escalation.aside.state] || escalation.aside.state}.`));
+  }
+
+  // The message in its conversation, as the room saw it then.
+  const contextLabel = el("p", "item-context-label", "In the conversation");
+  contextLabel.id = `esc-${id}-context`;
+  const context = el("ol", "item-context");
+  context.setAttribute("aria-labelledby", contextLabel.id);
+  const lines = [...(escalation.context || [])];
+  if (escalation.message && !lines.some((line) => line.seq === escalation.message.seq)) {
+    lines.push({ seq: escalation.message.seq, handle: escalation.member.handle, html: escalation.message.html });
+  }
+  for (const line of lines) {
+    const subject = escalation.message && line.seq === escalation.message.seq;
+    const row = el("li", subject ? "context-line subject" : "context-line");
+    const meta = el("p", "context-meta");
+    meta.append(el("span", "msg-handle", line.handle));
+    if (subject) meta.append(" ", tag("This message", "tag-subject"));
+    const body = el("div", "msg-body");
+    body.innerHTML = line.html; // server-made by chat/rendering.py: escaped, links only
+    row.append(meta, body);
+    if (subject) row.setAttribute("aria-current", "true");
+    context.append(row);
+  }
+  if (!lines.length) context.append(el("li", "context-line", "They asked to talk to someone."));
+  article.append(contextLabel, context);
+  article.append(renderEscalationActions(escalation));
+  return li;
+}
+
+function renderEscalationActions(escalation) {
+  const id = escalation.id;
+  const form = el("form", "esc-actions");
+  form.noValidate = true;
+  form.setAttribute("aria-label", `Actions for ${escalation.member.handle}'s escalation`);
+  const buttons = el("div", "action-buttons");
+  if (escalation.state === "open") buttons.append(button("Acknowledge", "acknowledge"));
+  const asideActive = escalation.aside && ["invited", "open"].includes(escalation.aside.state);
+  if (!asideActive) buttons.append(button("Take aside", "take_aside", escalation.state === "open" ? "secondary" : ""));
+  form.append(buttons);
+
+  const note = el("textarea");
+  note.id = `esc-${id}-note`;
+  note.name = "note";
+  note.rows = 2;
+  note.maxLength = 1000;
+  note.required = true;
+  const noteField = field("Resolution note (required)", note, "What happened and what was done. Kept with the record; the member doesn't see it.");
+  note.setAttribute("aria-describedby", `${note.id}-hint esc-${id}-error`);
+  const resolveButtons = el("div", "action-buttons");
+  resolveButtons.append(button("Resolve", "resolve", "secondary"));
+  form.append(noteField, resolveButtons);
+
+  const error = el("p", "esc-error item-error form-errors");
+  error.id = `esc-${id}-error`;
+  error.setAttribute("role", "alert");
+  const status = el("p", "esc-status item-status");
+  status.setAttribute("role", "status");
+  form.append(error, status);
+  note.addEventListener("input", () => { note.dataset.touched = "1"; note.removeAttribute("aria-invalid"); });
+  form.addEventListener("click", (event) => {
+    const target = event.target.closest("button[data-action]");
+    if (target) actOnEscalation(escalation, form, target.dataset.action);
+  });
+  form.addEventListener("submit", (event) => event.preventDefault());
+  return form;
+}
+
+function setEscalationBusy(card, busy) {
+  for (const b of card.querySelectorAll(".esc-actions button")) b.disabled = busy;
+}
+
+function actOnEscalation(escalation, form, action) {
+  const card = form.closest("li.escalation");
+  const error = form.querySelector(".esc-error");
+  const status = form.querySelector(".esc-status");
+  error.textContent = "";
+  let frame;
+  if (action === "acknowledge") {
+    frame = { type: "acknowledge", escalation_id: escalation.id };
+  } else if (action === "take_aside") {
+    frame = { type: "open_take_aside", escalation_id: escalation.id };
+  } else {
+    const note = form.elements.note;
+    if (!note.value.trim()) {
+      note.setAttribute("aria-invalid", "true");
+      error.textContent = "Write a short note before resolving: what happened and what was done.";
+      note.focus();
+      return;
+    }
+    frame = { type: "resolve", escalation_id: escalation.id, note: note.value.trim() };
+  }
+  if (!send(frame)) {
+    error.textContent = "Not connected right now, so nothing was done. Try again when the page says Live.";
+    return;
+  }
+  if (action === "take_aside") asideWanted = escalation.id;
+  status.textContent = "Working…";
+  setEscalationBusy(card, true);
+  // Answered by action_done, an escalation update or a take-aside; never leave it stuck.
+  setTimeout(() => {
+    if (!card.isConnected) return;
+    setEscalationBusy(card, false);
+    if (status.textContent === "Working…") status.textContent = "";
+  }, 5000);
+}
+
+function onEscalationDone(frame) {
+  const card = escalationCardFor(frame.escalation_id);
+  const done = ESCALATION_DONE[frame.action] || "Done.";
+  announce(done);
+  if (!card) return;
+  const status = card.querySelector(".esc-status");
+  status.dataset.state = "done";
+  status.textContent = done;
+  setEscalationBusy(card, false);
+}
+
+// --- take-aside (the staff side) --------------------------------------------------------
+function onAsideState(frame) {
+  const aside = frame.aside;
+  if (!aside || aside.you !== "staff") return;
+  let conversation = staffAsides.get(aside.id);
+  let before = null;
+  if (conversation) {
+    ({ before } = conversation.update(aside));
+  } else {
+    if (aside.state === "declined" || aside.state === "closed") {
+      markEscalationAside(aside);
+      return;
+    }
+    conversation = new AsideConversation(aside, {
+      send,
+      announce,
+      onDismiss: (ended) => {
+        staffAsides.delete(ended.id);
+        staffAsidesSection.hidden = staffAsides.size === 0;
+        escalationsHeading.focus();
+      },
+    });
+    staffAsides.set(aside.id, conversation);
+    staffAsidesEl.append(conversation.root);
+    staffAsidesSection.hidden = false;
+  }
+  markEscalationAside(aside);
+  const member = aside.member.handle;
+  if (before !== aside.state) {
+    if (aside.state === "open") announce(`${member} accepted. The private chat is open.`);
+    else if (aside.state === "declined") announce(`${member} said not now.`);
+    else if (aside.state === "closed") announce(`The private chat with ${member} has ended.`);
+  }
+  const wanted = asideWanted !== null && aside.state === "invited"
+    && (aside.escalation_id == null || aside.escalation_id === asideWanted);
+  if (wanted || (aside.state === "open" && before === "invited")) {
+    if (wanted) asideWanted = null;
+    if (wanted || !document.activeElement || document.activeElement === document.body
+        || conversation.root.contains(document.activeElement)) {
+      conversation.root.scrollIntoView({ block: "nearest" });
+      conversation.focus();
+    }
+  }
+}
+
+// The escalation card shows where its take-aside stands (the server sends the update too).
+function markEscalationAside(aside) {
+  for (const escalation of escalations.values()) {
+    if (escalation.aside && escalation.aside.id === aside.id && escalation.aside.state !== aside.state) {
+      upsertEscalation({ ...escalation, aside: { id: aside.id, state: aside.state } });
+    }
+  }
+}
+
+function onAsideMessage(frame) {
+  const conversation = staffAsides.get(frame.aside_id);
+  if (!conversation) return;
+  conversation.addMessage(frame);
+  if (frame.from !== "staff" && !conversation.root.contains(document.activeElement)) {
+    announce(`Private message from ${frame.handle}`);
+  }
+}
+
+function onAsideAck(frame) {
+  const conversation = staffAsides.get(frame.aside_id);
+  if (conversation) conversation.ack(frame);
+}
+
+function asideForError(frame) {
+  if (frame.aside_id != null && staffAsides.has(frame.aside_id)) return staffAsides.get(frame.aside_id);
+  if (frame.client_id) {
+    for (const conversation of staffAsides.values()) if (conversation.owns(frame.client_id)) return conversation;
+  }
+  return null;
+}
+
+function asideError(conversation, frame) {
+  if (frame.client_id && conversation.owns(frame.client_id)
+      && (frame.code === "rate_limited" || frame.code === "internal_error")) {
+    conversation.retryLater(frame);
+  } else if (frame.client_id && conversation.owns(frame.client_id)) {
+    conversation.refuse(frame);
+  } else {
+    conversation.showError(frame.detail);
+  }
 }
 
 connect();

@@ -5,7 +5,8 @@
 // room's ground rules; whatever screening or a moderator decides is explained in a notice, and
 // nothing the person typed is ever thrown away.
 
-import { backoffDelay, el, sendFrame, setConnectionState, socketUrl } from "./common.js";
+import { AsideConversation, backoffDelay, el, newClientId, sendFrame, setConnectionState,
+  socketUrl } from "./common.js";
 
 const root = document.getElementById("room");
 const slug = root.dataset.slug;
@@ -43,6 +44,21 @@ const reportNote = document.getElementById("report-note");
 const reportError = document.getElementById("report-error");
 const reportSend = document.getElementById("report-send");
 const reportReceipt = document.getElementById("report-receipt");
+const supportCard = document.getElementById("support-card");
+const supportTitle = document.getElementById("support-title");
+const supportBody = document.getElementById("support-body");
+const supportHelpline = document.getElementById("support-helpline");
+const supportRegion = document.getElementById("support-region");
+const supportEmergency = document.getElementById("support-emergency");
+const supportAsk = document.getElementById("support-ask");
+const supportMore = document.getElementById("support-more");
+const supportClose = document.getElementById("support-close");
+const supportRequested = document.getElementById("support-requested");
+const supportError = document.getElementById("support-error");
+const staffingEl = document.getElementById("staffing");
+const staffingDetail = document.getElementById("staffing-detail");
+const staffingHelpline = document.getElementById("staffing-helpline");
+const asidesEl = document.getElementById("asides");
 
 const ROLE_LABELS = { peer_supporter: "Peer supporter", moderator: "Moderator", admin: "Admin" };
 // Close codes after which reconnecting would not help; each gets a plain explanation.
@@ -58,6 +74,7 @@ const FINAL_CLOSES = {
 const NOTICE_TITLES = {
   masked: "Part of your message was hidden",
   held: "Your message is waiting for a moderator",
+  collapsed: "Only you can see your message for now",
   blocked: "Your message wasn't posted",
   hidden: "A moderator hid one of your messages",
   restored: "Your message is back",
@@ -69,6 +86,13 @@ const URGENT_NOTICES = new Set(["blocked", "hidden", "timeout", "ban"]);
 const APPEALABLE = new Set(["hidden", "warning", "timeout", "ban"]);
 const REPORT_ERRORS = new Set(["message_not_found", "already_reported", "cannot_report_self",
   "note_too_long", "invalid_field"]);
+const ASIDE_ERRORS = new Set(["aside_not_found", "aside_closed"]);
+// Shown to everyone but the author while a moderator looks (safe-messaging guidance).
+const COLLAPSED_TEXT = "This message is waiting for a moderator";
+const STATUS_NOTES = {
+  held: "Waiting for a moderator. Only you can see this for now.",
+  collapsed: "Only you can see this until a moderator looks.",
+};
 const HINT_TEXT = hintEl.textContent;
 const MAX_NOTICES = 4;
 const OUTBOX_KEY = `hearth:outbox:${slug}`;
@@ -91,6 +115,11 @@ let pausedUntil = 0;       // a moderator's timeout: posting comes back at this 
 let pauseTimer = null;
 let reportTarget = null;   // {seq, handle} while the report dialog is open
 let reportInFlight = false;
+let staffing = null;       // {staffed_only, on_duty, open, detail, helpline} from welcome / staffing
+let support = null;        // the last support frame: its seq, regions and helpline
+let askInFlight = false;
+let supportWaiting = false; // a set_region or ask_for_support awaits its answer
+const asides = new Map();  // aside id -> AsideConversation (this member's side only)
 const shown = new Map();   // seq -> <li>
 const outbox = new Map(loadOutbox()); // client_id -> body, until acknowledged
 const muted = new Set(Array.from(mutedList.querySelectorAll("li"), (li) => li.dataset.handle));
@@ -100,12 +129,6 @@ function loadOutbox() {
 }
 function saveOutbox() {
   try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify([...outbox])); } catch { /* private mode */ }
-}
-
-function newClientId() {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function setState(state, text) {
@@ -211,6 +234,14 @@ function onFrame(text) {
     case "notice": return showNotice(frame);
     case "report_received": return onReportReceived(frame);
     case "muted": return onMuted(frame);
+    case "support": return onSupport(frame);
+    case "helpline": return onHelpline(frame);
+    case "support_requested": return onSupportRequested(frame);
+    case "staffing": return setStaffing(frame);
+    case "take_aside_invite":
+    case "take_aside_state": return onAsideState(frame);
+    case "take_aside_message": return onAsideMessage(frame);
+    case "take_aside_ack": return onAsideAck(frame);
     default: return undefined; // newer server, older page: ignore what we don't know
   }
 }
@@ -223,6 +254,8 @@ function onWelcome(frame) {
   setState("connected", "Connected");
   renderPresence(frame.presence);
   if (frame.rules) setRules(frame.rules);
+  if (frame.staffing) setStaffing(frame.staffing);
+  if (frame.asides) restoreAsides(frame.asides);
   if (caughtUpTo === null) {
     caughtUpTo = frame.head_seq;
     firstHead = frame.head_seq;
@@ -258,9 +291,15 @@ function isMine(frame) {
 function onMessage(frame, live) {
   const existing = shown.get(frame.seq);
   if (existing) {
-    // The same message again with a new status: a held message a moderator let through.
-    setHeld(existing, frame.status === "held");
-    if (frame.status !== "held") clearHeldNotice(frame.seq);
+    // The same message again with a new status: a held or collapsed message a moderator let
+    // through.
+    if (existing.dataset.collapsed && !frame.collapsed && frame.status !== "collapsed") {
+      existing.querySelector(":scope > .msg-body").innerHTML = frame.html; // server-made
+      delete existing.dataset.collapsed;
+      existing.classList.remove("collapsed");
+    }
+    setStatus(existing, frame.status);
+    if (!STATUS_NOTES[frame.status]) clearHeldNotice(frame.seq);
     return;
   }
   const mine = isMine(frame);
@@ -268,7 +307,9 @@ function onMessage(frame, live) {
   if (live && caughtUpTo !== null) {
     if (frame.seq > caughtUpTo + 1) requestResume(); // a broadcast went missing
     advance();
-    if (!mine && !muted.has(frame.handle)) announce(`${frame.handle}: ${frame.body}`);
+    if (!mine && !muted.has(frame.handle)) {
+      announce(`${frame.handle}: ${collapsedForMe(frame, mine) ? COLLAPSED_TEXT : frame.body}`);
+    }
   }
 }
 
@@ -315,7 +356,7 @@ function onAck(frame) {
   if (pending) {
     pending.dataset.ackedSeq = String(frame.seq);
     pending.querySelector(".msg-status").textContent =
-      frame.status === "held" ? "Waiting for a moderator" : "Sent";
+      STATUS_NOTES[frame.status] ? "Waiting for a moderator" : "Sent";
   }
   setTimeout(() => { if (!shown.has(frame.seq)) requestResume(); }, 1000);
 }
@@ -350,6 +391,16 @@ function giveBack(clientId) {
 
 function onError(frame) {
   const ours = frame.client_id && outbox.has(frame.client_id);
+  const conversation = asideForError(frame);
+  if (conversation) return asideError(conversation, frame);
+  if (supportWaiting && !ours && !frame.client_id) {
+    // The answer to "talk to someone" or to a region change: shown on the card.
+    supportWaiting = false;
+    askInFlight = false;
+    supportAsk.disabled = false;
+    supportError.textContent = frame.detail;
+    return undefined;
+  }
   switch (frame.code) {
     case "rate_limited":
     case "internal_error":
@@ -384,6 +435,12 @@ function onError(frame) {
     case "banned":
       if (ours) giveBack(frame.client_id);
       return showError(frame.detail);
+    case "room_unstaffed":
+      // Nobody from the team is on duty: the room is read-only until someone checks in.
+      if (ours) giveBack(frame.client_id);
+      setStaffing({ ...(staffing || {}), staffed_only: true, open: false,
+        detail: frame.detail || (staffing && staffing.detail) });
+      return undefined;
     default:
       break;
   }
@@ -506,12 +563,19 @@ rulesToggle.addEventListener("click", () => {
 });
 
 // --- composer state ---------------------------------------------------------------------
+function roomUnstaffed() {
+  return Boolean(staffing) && staffing.open === false;
+}
+
 function updateComposer() {
   const needsRules = !rulesAccepted();
-  input.disabled = needsRules || closedForGood;
-  sendButton.disabled = needsRules || closedForGood || pausedUntil > Date.now();
+  const unstaffed = roomUnstaffed();
+  input.disabled = needsRules || closedForGood || unstaffed;
+  sendButton.disabled = needsRules || closedForGood || unstaffed || pausedUntil > Date.now();
   if (closedForGood) {
     hintEl.textContent = "Posting isn't available in this room right now.";
+  } else if (unstaffed) {
+    hintEl.textContent = "You can read along. Posting opens again when someone from the team is on duty.";
   } else if (needsRules) {
     hintEl.textContent = "Please read the ground rules and press “I agree” to start posting.";
   } else {
@@ -565,7 +629,9 @@ function showNotice(frame) {
   box.dataset.kind = frame.kind;
   if (frame.seq !== undefined) box.dataset.seq = String(frame.seq);
   // Whatever a moderator decided about a held message, "waiting" is no longer true.
-  if (frame.seq !== undefined && frame.kind !== "held") clearHeldNotice(frame.seq);
+  if (frame.seq !== undefined && frame.kind !== "held" && frame.kind !== "collapsed") {
+    clearHeldNotice(frame.seq);
+  }
   if (title) {
     const head = el("p", "notice-title");
     head.append(el("strong", "", title));
@@ -608,7 +674,8 @@ function showNotice(frame) {
 }
 
 function clearHeldNotice(seq) {
-  for (const box of document.querySelectorAll(`#notices .notice-held[data-seq="${seq}"]`)) box.remove();
+  const waiting = `#notices .notice-held[data-seq="${seq}"], #notices .notice-collapsed[data-seq="${seq}"]`;
+  for (const box of document.querySelectorAll(waiting)) box.remove();
 }
 
 // A confirmation of something the member did (not from moderation).
@@ -645,15 +712,24 @@ function authorLine(handle, role, sentAt) {
   return line;
 }
 
-function setHeld(li, held) {
-  li.classList.toggle("held", held);
-  let status = li.querySelector(":scope > .msg-status");
-  if (held && !status) {
-    status = el("p", "msg-status", "Waiting for a moderator. Only you can see this for now.");
-    li.append(status);
-  } else if (!held && status) {
-    status.remove();
+// Held and collapsed messages reach their author with a note that only they see them.
+function setStatus(li, status) {
+  const note = li.classList.contains("mine") ? STATUS_NOTES[status] : undefined;
+  li.classList.toggle("held", Boolean(note));
+  let statusEl = li.querySelector(":scope > .msg-status");
+  if (note && !statusEl) {
+    statusEl = el("p", "msg-status", note);
+    li.append(statusEl);
+  } else if (note) {
+    statusEl.textContent = note;
+  } else if (statusEl) {
+    statusEl.remove();
   }
+}
+
+// Everyone but its author gets a collapsed message without its text.
+function collapsedForMe(frame, mine) {
+  return !mine && (frame.collapsed || frame.status === "collapsed");
 }
 
 function insertMessage(frame, mine) {
@@ -668,9 +744,15 @@ function insertMessage(frame, mine) {
     li.append(actionsToggle(frame));
   }
   const body = el("div", "msg-body");
-  body.innerHTML = frame.html; // server-made by chat/rendering.py: escaped, links only
+  if (collapsedForMe(frame, mine)) {
+    li.classList.add("collapsed");
+    li.dataset.collapsed = "1";
+    body.textContent = COLLAPSED_TEXT;
+  } else {
+    body.innerHTML = frame.html; // server-made by chat/rendering.py: escaped, links only
+  }
   li.append(body);
-  setHeld(li, frame.status === "held");
+  setStatus(li, frame.status);
   if (muted.has(frame.handle)) li.hidden = true;
   shown.set(frame.seq, li);
   lowestSeq = lowestSeq === null ? frame.seq : Math.min(lowestSeq, frame.seq);
@@ -910,6 +992,266 @@ mutedList.addEventListener("click", (event) => {
     showError("You're not connected right now. Please try again in a moment.");
   }
 });
+
+// --- crisis support: the private card, staffing, take-aside ------------------------------
+// Every word shown to someone who may be struggling comes from the server (one reviewed
+// module there); this page only lays it out.
+
+function renderHelpline(container, line) {
+  container.replaceChildren();
+  if (!line) return;
+  const name = el("p", "helpline-name");
+  name.append(el("strong", "", line.name));
+  container.append(name);
+  const ways = el("ul", "helpline-ways");
+  if (line.phone) {
+    const li = el("li");
+    const call = el("a", "helpline-phone", `Call ${line.phone}`);
+    call.href = `tel:${line.phone.replace(/[^0-9+]/g, "")}`;
+    li.append(call);
+    ways.append(li);
+  }
+  if (line.text) {
+    const li = el("li");
+    const digits = line.text.replace(/[^0-9+]/g, "");
+    if (digits) {
+      // "Text 988" or just "988": either way the link says what it does.
+      const label = /[a-z]/i.test(line.text) ? line.text : `Text ${line.text}`;
+      const text = el("a", "helpline-text", label);
+      text.href = `sms:${digits}`;
+      li.append(text);
+    } else {
+      li.append(line.text);
+    }
+    ways.append(li);
+  }
+  if (line.chat_url) {
+    const li = el("li");
+    const chat = el("a", "helpline-chat", `Chat online with ${line.name}`);
+    chat.href = line.chat_url;
+    chat.target = "_blank";
+    chat.rel = "noopener noreferrer";
+    li.append(chat);
+    ways.append(li);
+  }
+  if (ways.childElementCount) container.append(ways);
+  if (line.hours) container.append(el("p", "helpline-hours", line.hours));
+  if (line.url) {
+    const site = el("a", "helpline-site", `${line.name} website`);
+    site.href = line.url;
+    site.target = "_blank";
+    site.rel = "noopener noreferrer";
+    const p = el("p");
+    p.append(site);
+    container.append(p);
+  }
+}
+
+function onSupport(frame) {
+  support = frame;
+  supportTitle.textContent = frame.title;
+  supportBody.textContent = frame.body;
+  supportEmergency.textContent = frame.emergency || "";
+  supportEmergency.hidden = !frame.emergency;
+  renderHelpline(supportHelpline, frame.helpline);
+  renderRegions(frame.regions || [], frame.region);
+  if (frame.more_url) supportMore.href = frame.more_url;
+  supportAsk.hidden = !frame.can_ask_for_support;
+  supportAsk.disabled = false;
+  askInFlight = false;
+  supportRequested.textContent = "";
+  supportError.textContent = "";
+  supportCard.dataset.tier = frame.tier;
+  supportCard.hidden = false;
+  supportCard.scrollIntoView({ block: "nearest" });
+  supportTitle.focus();
+  announce(`${frame.title}. ${frame.body}`);
+}
+
+function renderRegions(regions, current) {
+  const options = regions.map((region) => new Option(region.label, region.code));
+  if (current && !regions.some((region) => region.code === current)) {
+    options.unshift(new Option(current, current));
+  }
+  supportRegion.replaceChildren(...options);
+  if (current) supportRegion.value = current;
+  supportRegion.closest(".support-region").hidden = regions.length < 2;
+}
+
+function onHelpline(frame) {
+  supportWaiting = false;
+  supportError.textContent = "";
+  if (support) {
+    support = { ...support, region: frame.region, helpline: frame.helpline,
+      more_url: frame.more_url || support.more_url };
+  }
+  renderHelpline(supportHelpline, frame.helpline);
+  if (frame.more_url) supportMore.href = frame.more_url;
+  if (frame.region && supportRegion.value !== frame.region) supportRegion.value = frame.region;
+  if (staffing && staffing.helpline) {
+    staffing = { ...staffing, helpline: frame.helpline };
+    renderHelpline(staffingHelpline, frame.helpline);
+  }
+  if (frame.helpline) announce(`Helpline: ${frame.helpline.name}`);
+}
+
+supportRegion.addEventListener("change", () => {
+  supportError.textContent = "";
+  if (send({ type: "set_region", region: supportRegion.value })) {
+    supportWaiting = true;
+  } else {
+    supportError.textContent = "You're not connected right now. Please try again in a moment.";
+  }
+});
+
+supportAsk.addEventListener("click", () => {
+  if (askInFlight) return;
+  supportError.textContent = "";
+  const frame = { type: "ask_for_support" };
+  if (support && support.seq != null) frame.seq = support.seq;
+  if (!send(frame)) {
+    supportError.textContent = "You're not connected right now. Please try again in a moment.";
+    return;
+  }
+  askInFlight = true;
+  supportWaiting = true;
+  supportAsk.disabled = true;
+});
+
+function onSupportRequested(frame) {
+  askInFlight = false;
+  supportWaiting = false;
+  supportAsk.hidden = true;
+  if (supportCard.hidden) {
+    showInfo(frame.detail);
+    return;
+  }
+  supportRequested.textContent = frame.detail;
+  // The button is gone: keep the keyboard in the card, on its heading.
+  if (!supportCard.contains(document.activeElement) || document.activeElement === supportAsk) {
+    supportTitle.focus();
+  }
+}
+
+supportClose.addEventListener("click", () => {
+  supportCard.hidden = true;
+  focusComposer();
+});
+supportCard.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !openMenu) {
+    event.preventDefault();
+    supportCard.hidden = true;
+    focusComposer();
+  }
+});
+
+function setStaffing(next) {
+  const wasClosed = roomUnstaffed();
+  staffing = { ...next };
+  delete staffing.type;
+  const closed = roomUnstaffed();
+  staffingEl.hidden = !closed;
+  staffingEl.dataset.open = String(!closed);
+  if (closed) {
+    if (staffingDetail.textContent !== staffing.detail) staffingDetail.textContent = staffing.detail || "";
+    renderHelpline(staffingHelpline, staffing.helpline);
+  } else {
+    staffingDetail.textContent = "";
+    staffingHelpline.replaceChildren();
+  }
+  updateComposer();
+  if (wasClosed && !closed) {
+    showInfo(staffing.detail || "Someone from the team is on duty now, so you can post again.");
+  }
+}
+
+// --- take-aside (the member's side) ---
+function conversationFor(aside) {
+  let conversation = asides.get(aside.id);
+  if (!conversation) {
+    conversation = new AsideConversation(aside, {
+      send, announce,
+      onDismiss: (ended) => { asides.delete(ended.id); focusComposer(); },
+    });
+    asides.set(aside.id, conversation);
+    asidesEl.append(conversation.root);
+  }
+  return conversation;
+}
+
+function onAsideState(frame) {
+  const aside = frame.aside;
+  if (!aside || aside.you !== "member") return;
+  const known = asides.has(aside.id);
+  if (!known && (aside.state === "declined" || aside.state === "closed")) return;
+  const conversation = conversationFor(aside);
+  const { before, state } = known ? conversation.update(aside) : { before: null, state: aside.state };
+  if (state === "invited" && before !== "invited") {
+    announce(conversation.inviteText.textContent);
+  } else if (state === "open" && before !== "open") {
+    conversation.root.scrollIntoView({ block: "nearest" });
+    conversation.focus();
+  } else if ((state === "declined" || state === "closed") && before !== state) {
+    const hadFocus = conversation.root.contains(document.activeElement);
+    if (hadFocus || document.activeElement === document.body) conversation.dismissButton.focus();
+  }
+}
+
+function restoreAsides(list) {
+  const current = new Set(list.map((aside) => aside.id));
+  for (const aside of list) {
+    if (aside.you !== "member") continue;
+    const conversation = conversationFor(aside);
+    conversation.update(aside);
+    for (const message of aside.messages || []) conversation.addMessage(message);
+    conversation.resend();
+  }
+  // Ended while we were away.
+  for (const [id, conversation] of asides) {
+    if (!current.has(id) && ["invited", "open"].includes(conversation.aside.state)) {
+      conversation.update({ state: "closed" });
+    }
+  }
+}
+
+function onAsideMessage(frame) {
+  const conversation = asides.get(frame.aside_id);
+  if (!conversation) return;
+  conversation.addMessage(frame);
+  if (frame.from !== "member" && !conversation.root.contains(document.activeElement)) {
+    announce(`Private message from ${frame.handle}`);
+  }
+}
+
+function onAsideAck(frame) {
+  const conversation = asides.get(frame.aside_id);
+  if (conversation) conversation.ack(frame);
+}
+
+function asideForError(frame) {
+  if (frame.aside_id != null && asides.has(frame.aside_id)) return asides.get(frame.aside_id);
+  if (frame.client_id) {
+    for (const conversation of asides.values()) if (conversation.owns(frame.client_id)) return conversation;
+  }
+  if (ASIDE_ERRORS.has(frame.code)) {
+    const last = [...asides.values()].pop();
+    if (last) return last;
+  }
+  return null;
+}
+
+function asideError(conversation, frame) {
+  if (frame.client_id && conversation.owns(frame.client_id)
+      && (frame.code === "rate_limited" || frame.code === "internal_error")) {
+    conversation.retryLater(frame);
+  } else if (frame.client_id && conversation.owns(frame.client_id)) {
+    conversation.refuse(frame);
+  } else {
+    conversation.showError(frame.detail);
+    conversation.acceptButton.disabled = false;
+    conversation.declineButton.disabled = false;
+  }
+}
 
 // --- composer ---------------------------------------------------------------------------
 function submit() {

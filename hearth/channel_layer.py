@@ -1,0 +1,32 @@
+"""The Redis channel layer, made to wait out an outage instead of closing every socket.
+
+channels_redis raises from receive() when Redis is unreachable; the consumer's dispatch loop
+lets that escape and daphne closes the socket with 1011, so a Redis restart would drop every
+member mid-conversation (and one in crisis would lose the page that holds their support
+card). Live events are best-effort; the sockets themselves must not depend on Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer
+
+logger = logging.getLogger(__name__)
+
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 5.0
+
+
+class OutageTolerantRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
+    async def receive(self, channel: str) -> dict[str, Any]:
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await super().receive(channel)  # type: ignore[no-any-return]
+            except Exception as exc:  # redis-py's errors are not OSError; never CancelledError
+                logger.warning("channel layer unreachable, retrying: %s", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -1,0 +1,69 @@
+"""The pages' part of the crisis path: every staff role opens the dashboard (only moderators
+get the review queue), and the directory says honestly whether anyone is on duty."""
+
+import re
+
+import pytest
+
+from chat.models import Role
+from moderation.duty import check_in, check_out
+from tests.factories import make_room, make_staff, staff_username
+
+pytestmark = pytest.mark.django_db
+
+NOBODY = "Nobody from the team is on duty right now."
+SOMEBODY = "A moderator or peer supporter is on duty now."
+
+
+def sign_in(client, staff):
+    response = client.post("/staff/login/", {"username": staff_username(staff),
+                                             "password": "correct-horse-battery"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("role", [Role.PEER_SUPPORTER, Role.MODERATOR, Role.ADMIN])
+def test_every_staff_role_opens_the_dashboard(client, role):
+    sign_in(client, make_staff(role))
+    response = client.get("/moderation/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="escalations"' in html and 'id="duty-toggle"' in html
+    review_hidden = re.search(r'<div id="review" class="review" hidden>', html) is not None
+    assert review_hidden == (role == Role.PEER_SUPPORTER)
+    assert response.context["can_moderate"] == (role != Role.PEER_SUPPORTER)
+
+
+def test_members_get_the_staff_only_page(client):
+    client.get("/")
+    response = client.get("/moderation/")
+    assert response.status_code == 403
+    assert 'id="escalations"' not in response.content.decode()
+
+
+def test_directory_says_whether_anyone_is_on_duty(client):
+    make_room(slug="lounge")
+    html = client.get("/").content.decode()
+    assert NOBODY in html and SOMEBODY not in html
+
+    staff = make_staff(Role.PEER_SUPPORTER)
+    check_in(member=staff)
+    html = client.get("/").content.decode()
+    assert SOMEBODY in html and NOBODY not in html
+
+    check_out(member=staff)
+    assert NOBODY in client.get("/").content.decode()
+
+
+def test_directory_marks_staffed_only_rooms_open_or_closed(client):
+    room = make_room(slug="night-owls")
+    room.staffed_only = True
+    room.save(update_fields=["staffed_only"])
+    make_room(slug="always")
+    html = client.get("/").content.decode()
+    assert "Closed until someone from the team is on duty" in html
+    assert html.count('class="tag staffed-only"') == 1
+
+    check_in(member=make_staff(Role.MODERATOR))
+    html = client.get("/").content.decode()
+    assert "Open while staff are on duty" in html
+    assert "Closed until someone from the team is on duty" not in html

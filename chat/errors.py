@@ -51,6 +51,16 @@ class ErrorCode(StrEnum):
     ESCALATION_NOT_FOUND = "escalation_not_found"
     ASIDE_NOT_FOUND = "aside_not_found"
     ASIDE_CLOSED = "aside_closed"
+    # Hosted sessions.
+    INVALID_PHASE = "invalid_phase"
+    HAND_ALREADY_RAISED = "hand_already_raised"
+    HAND_NOT_RAISED = "hand_not_raised"
+    NOT_YOUR_TURN = "not_your_turn"
+    SESSION_PAUSED = "session_paused"
+    SLOW_MODE = "slow_mode"
+    SESSION_LOCKED = "session_locked"
+    NOT_A_HOST = "not_a_host"
+    FEEDBACK_ALREADY_GIVEN = "feedback_already_given"
     # Handle changes (the "You" page).
     HANDLE_TOO_SHORT = "handle_too_short"
     HANDLE_TOO_LONG = "handle_too_long"
@@ -110,6 +120,19 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ESCALATION_NOT_FOUND: "That alert isn't available.",
     ErrorCode.ASIDE_NOT_FOUND: "That private conversation isn't available.",
     ErrorCode.ASIDE_CLOSED: "That private conversation has ended.",
+    ErrorCode.INVALID_PHASE: "That isn't possible at this point in the session.",
+    ErrorCode.HAND_ALREADY_RAISED: "Your hand is already up. The host will call you.",
+    ErrorCode.HAND_NOT_RAISED: "Your hand isn't up.",
+    ErrorCode.NOT_YOUR_TURN: "Someone is sharing right now. You can send a reaction, and "
+                             "raise your hand for a turn.",
+    ErrorCode.SESSION_PAUSED: "The host has paused the session for a moment.",
+    ErrorCode.SLOW_MODE: "Slow mode is on, so everyone gets space. You can send again in a "
+                         "moment.",
+    ErrorCode.SESSION_LOCKED: "This session has started and is closed to newcomers. Please "
+                              "try another room, or join the next session.",
+    ErrorCode.NOT_A_HOST: "Only the session's hosts can do that.",
+    ErrorCode.FEEDBACK_ALREADY_GIVEN: "You've already shared feedback for this session. "
+                                      "Thank you.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side. Your message was not lost; "
                               "please try again.",
     ErrorCode.HANDLE_TOO_SHORT: "A handle needs at least 3 characters.",

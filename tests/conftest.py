@@ -42,12 +42,14 @@ def _in_memory_channel_layer(settings) -> Iterator[None]:
     channel_layers.backends.clear()
 
 
-# Data the migrations seed (site ground rules, the default screening policy, helplines).
+# Data the migrations seed (site ground rules, the default screening policy, helplines, the
+# session template and prompts).
 # Transactional tests empty every table afterwards, so it is put back before each test that
 # uses the database, with the migrations' own functions (idempotent get_or_create).
 SEED_MIGRATIONS = (
     ("moderation.migrations.0002_site_ground_rules", "add_site_rules_and_default_policy"),
     ("moderation.migrations.0005_seed_helplines", "add_helplines"),
+    ("rooms.migrations.0003_hosted_sessions", "add_template_and_prompts"),
 )
 
 

@@ -4,12 +4,15 @@ Someone who writes that they want to die must, within seconds, privately get war
 a way to reach a person, and on-duty staff must be alerted (PRODUCT.md, principle 3). These
 signals never lead to a sanction; the policy routes them. Tiers, from data/crisis.txt:
 
-* ``concern``: hopelessness, worthlessness, "I can't do this anymore", several signs of
-  distress together, or a crisis told as history ("I used to want to die");
+* ``concern``: hopelessness, worthlessness, "I can't do this anymore", reaching out for a
+  person ("I need someone to talk to", "please help me"; only at the end of a clause, so "I
+  need help with my homework" is nothing), several signs of distress together, or a crisis
+  told as history ("I used to want to die");
 * ``high_risk``: wanting to die, actively or passively ("I want to die", "I wish I was
   dead", "I want to sleep and not wake up"), self-harm, a question about a method, a pill or
   knife emoji with distress;
-* ``imminent``: wanting to die or a farewell together with a plan, a means or a time;
+* ``imminent``: wanting to die or a farewell together with a plan, a means or a time close
+  to it (the time in the same sentence, the plan or means within a few words);
 * ``worried_about_someone``: the same language about someone else ("my friend wants to
   die", "I'm worried about my friend"), with the severity its tier would have had.
 
@@ -22,6 +25,9 @@ lines quoted from a song or a film raise nothing. A quoted line introduced by so
 ("kms lol"), never to nothing. History ("I used to want to die", "two years since my
 attempt") is concern, and nothing at all when the message also speaks of recovery ("I'm
 doing better").
+
+The message is read with a word break also where a lowercase letter meets a capital ("helpMe",
+a title run into its text: normalize.py).
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ _METHODS: Final = read_sections("crisis_methods.txt")
 _SUBJECTS: Final = read_sections("subjects.txt")
 
 _CRISIS_SECTIONS: Final = (
-    "death_wish", "hopeless", "distress", "distress_weak", "self_harm", "farewell", "farewell_weak",
+    "death_wish", "hopeless", "hopeless_at_clause_end", "asking_for_help", "distress",
+    "distress_weak", "self_harm", "farewell", "farewell_weak",
     "plan_or_means", "time", "about_someone_else", "someone_else_concern", "past", "recovery",
     "not_a_crisis")
 _METHOD_SECTIONS: Final = (
@@ -74,6 +81,10 @@ _MEANS_EMOJI: Final = _PHRASES["means_emoji"]
 _UNITS_AFTER_NUMBER: Final = frozenset(_PHRASES["units_after_number"])
 _SCOPE_BREAKERS: Final = word_set(_PHRASES["scope_breakers"])
 _QUOTE_CUES: Final = word_set(_PHRASES["quote_cues"])
+_CLAUSE_END_TAILS: Final = word_set(_PHRASES["clause_end_tails"])
+# Sections whose phrases count only at the end of their clause ("I give up." but not "I give
+# up on this game").
+_AT_CLAUSE_END: Final = frozenset({"hopeless_at_clause_end", "asking_for_help"})
 _NEGATIONS: Final = word_set(read_sections("negations.txt")["negations"])
 _THIRD_PERSON: Final = word_set(_SUBJECTS["third_person"])
 # "my suicide" is the writer's, although "my friend is suicidal" is not: the walk back from
@@ -87,6 +98,12 @@ _SUBJECT_WINDOW: Final = 6
 # as two and each different [distress_weak] entry as one: one ("I'm lonely") is an ordinary
 # bad day. Tuned on the even rows of the Reddit set (docs/screening.md).
 DISTRESS_NEEDED: Final = 3
+# How many words from a wish to die or a farewell a plan or means may be, outside its
+# sentence, and still make it imminent ("I have pills, I want to die"). A time must be in the
+# sentence itself.
+PLAN_REACH: Final = 10
+# What ends a sentence, between two words.
+_SENTENCE_END: Final = re.compile(r"[.!?\n]")
 # How far after "how many" an outcome ("would it take", "to die") still belongs to it.
 QUESTION_REACH: Final = 12
 # Words around a quotation that are searched for a song or film cue, or a speaker.
@@ -125,14 +142,18 @@ class _Theme(Enum):
     SELF_HARM = "self-harm"  # [self_harm]: high_risk, never imminent
     HOPELESS = "hopelessness"  # [hopeless]: concern
     METHOD_QUESTION = "method question"  # crisis_methods.txt: high_risk
+    ASKING_FOR_HELP = "asking for help"  # [asking_for_help]: concern
 
 
 _THEME_TIER: Final = {_Theme.DEATH_WISH: SignalKind.HIGH_RISK,
                       _Theme.SELF_HARM: SignalKind.HIGH_RISK,
                       _Theme.HOPELESS: SignalKind.CONCERN,
-                      _Theme.METHOD_QUESTION: SignalKind.HIGH_RISK}
+                      _Theme.METHOD_QUESTION: SignalKind.HIGH_RISK,
+                      _Theme.ASKING_FOR_HELP: SignalKind.CONCERN}
 _THEME_SECTIONS: Final = ((_Theme.DEATH_WISH, "death_wish"), (_Theme.SELF_HARM, "self_harm"),
-                          (_Theme.HOPELESS, "hopeless"))
+                          (_Theme.HOPELESS, "hopeless"),
+                          (_Theme.HOPELESS, "hopeless_at_clause_end"),
+                          (_Theme.ASKING_FOR_HELP, "asking_for_help"))
 
 
 class _Whose(Enum):
@@ -163,7 +184,7 @@ class _Reading:
 
     def __init__(self, text: NormalizedText) -> None:
         self.text = text
-        self.tokens = text.tokens
+        self.tokens = text.tokens_split_at_case_joins
         self.matches = by_section(_INDEX.find(self.tokens))
         self.not_a_crisis = _Coverage(len(self.tokens.keys), [
             (match.first, match.end) for match in self.matches.get("not_a_crisis", ())])
@@ -181,7 +202,8 @@ class _Reading:
         has_emoji = not self.text.folded.text.isascii() and any(
             emoji in self.text.folded.text for emoji in _MEANS_EMOJI)
         if not has_emoji and not any(section in matches for section in (
-                "death_wish", "hopeless", "distress", "self_harm", "farewell", "farewell_weak",
+                "death_wish", "hopeless", "hopeless_at_clause_end", "asking_for_help",
+                "distress", "self_harm", "farewell", "farewell_weak",
                 "about_someone_else", "someone_else_concern", "method_lethality",
                 "method_question_start", "method_overdose")):
             return []  # the common case: plans, places and times alone say nothing
@@ -201,24 +223,24 @@ class _Reading:
 
         farewells = [match for match in self.usable("farewell")
                      if self._whose(match.first) is _Whose.WRITER]
-        plan_or_means = bool(self.usable("plan_or_means")) or has_emoji
         # A time inside a farewell counts whatever negation the farewell carries: in "I won't
         # be here tomorrow" the "won't" is the farewell, not a denial of the time.
         farewell_ranges = _Coverage(len(self.tokens.keys),
                                     [(match.first, match.end) for match in farewells])
-        timed = bool(self.usable("time")) or any(
-            farewell_ranges.overlaps(match.first, match.end)
-            for match in matches.get("time", ()))
+        times = self.usable("time") + [
+            match for match in matches.get("time", ())
+            if farewell_ranges.overlaps(match.first, match.end)]
+        urgency = _Urgency(self.tokens, times=times, plans=self.usable("plan_or_means"),
+                           emoji=has_emoji)
         distress = self._distress_span(own) if not recovering else None
 
         signals: list[Signal] = []
         writer = _writer_tier(own, farewells, self.usable("farewell_weak"), distress,
-                              plan_or_means=plan_or_means, timed=timed,
-                              laughing=self._laughing(), emoji=has_emoji)
+                              urgency=urgency, laughing=self._laughing(), emoji=has_emoji)
         if writer is not None:
             tier, token_range = writer
             signals.append(self._signal(tier, _SEVERITY[tier], token_range))
-        worry = self._worry(others, plan_or_means=plan_or_means, timed=timed)
+        worry = self._worry(others, urgency=urgency)
         if worry is not None:
             signals.append(worry)
         overdose = self.usable("method_overdose")
@@ -249,7 +271,12 @@ class _Reading:
             for match in self.usable(section):
                 if taken.overlaps(match.first, match.end) or _is_unit(self.tokens, match):
                     continue
-                whose = self._whose(match.first)
+                if section in _AT_CLAUSE_END and not _ends_clause(self.tokens, match.end):
+                    continue
+                # Asking for help is the writer's, whatever word comes before it: in
+                # "someone please help" the "someone" is who is asked.
+                whose = (self._quoted_whose(match.first, _Whose.WRITER)
+                         if theme is _Theme.ASKING_FOR_HELP else self._whose(match.first))
                 if whose is _Whose.ADDRESSED or whose is _Whose.NOBODY:
                     continue  # "are you suicidal?" is a peer asking; a song is a song
                 findings.append(_Finding(theme=theme, first=match.first, end=match.end,
@@ -264,14 +291,24 @@ class _Reading:
                   for match in self.usable(section)
                   if not taken.overlaps(match.first, match.end)
                   and self._whose(match.first) is _Whose.WRITER]
-        strong = {match.entry for match in usable if match.section == "distress"}
-        weak = {match.entry for match in usable if match.section == "distress_weak"} - strong
+        if 2 * len({match.entry for match in usable}) < DISTRESS_NEEDED:
+            return None  # too few signs even if all were strong: most messages
+        # A sign inside a longer one is the same sign: "hate myself" is not also "hate".
+        usable.sort(key=lambda match: match.first - match.end)
+        counted = _Coverage(len(self.tokens.keys), [])
+        signs: list[PhraseMatch] = []
+        for match in usable:
+            if not counted.overlaps(match.first, match.end):
+                counted.cover(match.first, match.end)
+                signs.append(match)
+        strong = {match.entry for match in signs if match.section == "distress"}
+        weak = {match.entry for match in signs if match.section == "distress_weak"} - strong
         if 2 * len(strong) + len(weak) < DISTRESS_NEEDED:
             return None
-        return usable[0].first, usable[0].end
+        first = min(signs, key=lambda match: match.first)
+        return first.first, first.end
 
-    def _worry(self, others: list[_Finding], *, plan_or_means: bool,
-               timed: bool) -> Signal | None:
+    def _worry(self, others: list[_Finding], *, urgency: _Urgency) -> Signal | None:
         worried = self.usable("someone_else_concern")
         if not others and not worried:
             return None
@@ -280,7 +317,8 @@ class _Reading:
                                 (worried[0].first, worried[0].end))
         worst = max(others, key=lambda finding: _SEVERITY[_THEME_TIER[finding.theme]])
         severity = (Severity.CRITICAL
-                    if worst.theme is _Theme.DEATH_WISH and (plan_or_means or timed)
+                    if worst.theme is _Theme.DEATH_WISH
+                    and urgency.pressing(worst.first, worst.end)
                     else _SEVERITY[_THEME_TIER[worst.theme]])
         return self._signal(SignalKind.WORRIED_ABOUT_SOMEONE, severity,
                             (worst.first, worst.end))
@@ -443,22 +481,23 @@ class _Reading:
 
 def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
                  weak_farewells: list[PhraseMatch], distress: tuple[int, int] | None, *,
-                 plan_or_means: bool, timed: bool, laughing: bool,
+                 urgency: _Urgency, laughing: bool,
                  emoji: bool) -> tuple[SignalKind, tuple[int, int]] | None:
     present = [finding for finding in own if not finding.past]
     wishes = [finding for finding in present if finding.theme is _Theme.DEATH_WISH]
     risky = [finding for finding in present if _THEME_TIER[finding.theme]
              is SignalKind.HIGH_RISK]
     goodbye = farewells[0] if farewells else None
-    # Imminent: a wish to die or a farewell with a plan, means or time; a wish to die with
-    # any farewell. Self-harm alone is never imminent here.
-    anchor: _Finding | PhraseMatch | None = None
-    if (wishes or goodbye) and (plan_or_means or timed):
-        anchor = wishes[0] if wishes else goodbye
-    elif wishes and weak_farewells:
+    # Imminent: a wish to die or a farewell with a plan, means or time close to it; a wish
+    # to die with any farewell. Self-harm alone is never imminent here.
+    candidates: list[_Finding | PhraseMatch] = [*wishes, *farewells]
+    anchor = next((found for found in candidates if urgency.pressing(found.first, found.end)),
+                  None)
+    if anchor is None and wishes and weak_farewells:
         anchor = wishes[0]
-    elif weak_farewells and plan_or_means and not emoji:
-        anchor = weak_farewells[0]
+    elif anchor is None and not emoji:
+        anchor = next((found for found in weak_farewells
+                       if urgency.planned(found.first, found.end)), None)
     if anchor is not None:
         return SignalKind.IMMINENT, (anchor.first, anchor.end)
     some_distress = present or distress is not None or goodbye is not None
@@ -480,6 +519,65 @@ def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
     if goodbye is not None:
         return SignalKind.CONCERN, (goodbye.first, goodbye.end)
     return None
+
+
+class _Urgency:
+    """Whether a plan, a means or a time goes with a wish to die or a farewell: a time in
+    the same sentence ("I want to end it tonight", not "I want to die. today was awful"), a
+    plan or means in the same sentence or within PLAN_REACH words. A means emoji counts
+    anywhere: it has no words to place."""
+
+    def __init__(self, tokens: Tokens, *, times: list[PhraseMatch], plans: list[PhraseMatch],
+                 emoji: bool) -> None:
+        self._tokens = tokens
+        self._times = sorted(match.first for match in times)
+        self._plans = sorted(match.first for match in plans)
+        self._emoji = emoji
+        self._sentences: list[int] | None = None
+
+    def pressing(self, first: int, end: int) -> bool:
+        return self.planned(first, end) or self._timed(first, end)
+
+    def planned(self, first: int, end: int) -> bool:
+        if self._emoji:
+            return True
+        if not self._plans:
+            return False
+        near = _first_at_or_after(self._plans, first - PLAN_REACH)
+        return (near is not None and near < end + PLAN_REACH) or self._in_sentence(
+            self._plans, first, end)
+
+    def _timed(self, first: int, end: int) -> bool:
+        return bool(self._times) and self._in_sentence(self._times, first, end)
+
+    def _in_sentence(self, starts: list[int], first: int, end: int) -> bool:
+        sentences = self._sentence_numbers()
+        sentence = sentences[first]
+        # The sentence's tokens are a run: find its bounds around the phrase.
+        low = bisect.bisect_left(sentences, sentence)
+        high = bisect.bisect_right(sentences, sentences[end - 1])
+        found = _first_at_or_after(starts, low)
+        return found is not None and found < high
+
+    def _sentence_numbers(self) -> list[int]:
+        if self._sentences is None:
+            tokens = self._tokens
+            spans = tokens.spans
+            text = tokens.text
+            number = 0
+            numbers: list[int] = []
+            for index, opens in enumerate(tokens.clause_start):
+                if opens and index and _SENTENCE_END.search(
+                        text, spans[index - 1][1], spans[index][0]):
+                    number += 1
+                numbers.append(number)
+            self._sentences = numbers
+        return self._sentences
+
+
+def _first_at_or_after(starts: list[int], position: int) -> int | None:
+    index = bisect.bisect_left(starts, position)
+    return starts[index] if index < len(starts) else None
 
 
 def _whose(tokens: Tokens, first: int) -> _Whose:
@@ -511,6 +609,14 @@ def _negated(tokens: Tokens, first: int) -> bool:
     return False
 
 
+def _ends_clause(tokens: Tokens, end: int) -> bool:
+    """Whether a phrase ending before token ``end`` ends its clause, allowing a word like
+    "please" or "anymore" after it."""
+    return (end >= len(tokens.keys) or tokens.clause_start[end]
+            or (tokens.keys[end] in _CLAUSE_END_TAILS and (
+                end + 1 >= len(tokens.keys) or tokens.clause_start[end + 1])))
+
+
 def _is_unit(tokens: Tokens, match: PhraseMatch) -> bool:
     # "I ran 5 kms" is kilometres.
     return (match.first > 0 and tokens.keys[match.first] in _UNITS_AFTER_NUMBER
@@ -529,9 +635,16 @@ class _Coverage:
 
     def __init__(self, size: int, ranges: list[tuple[int, int]]) -> None:
         self._any = bool(ranges)
+        self._size = size
         self._covered = bytearray(size if ranges else 0)
         for first, end in ranges:
             self._covered[first:end] = b"\x01" * (end - first)
 
     def overlaps(self, first: int, end: int) -> bool:
         return self._any and any(self._covered[first:end])
+
+    def cover(self, first: int, end: int) -> None:
+        if not self._any:
+            self._any = True
+            self._covered = bytearray(self._size)
+        self._covered[first:end] = b"\x01" * (end - first)

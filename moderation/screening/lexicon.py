@@ -94,11 +94,20 @@ _Entry = tuple[tuple[str, ...], str, str]  # (words, section, entry)
 
 
 @dataclass(slots=True)
+class _Rest:
+    """Entries from their third word on, a word at a time: many entries can share their first
+    three words ("i feel so …"), and each word of a message then still costs one lookup."""
+
+    complete: list[tuple[str, str]] = field(default_factory=list)  # (section, entry)
+    following: dict[str, _Rest] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _SecondWord:
     """Entries of exactly two words, and longer ones by their third word."""
 
     complete: list[_Entry] = field(default_factory=list)
-    by_third: dict[str, list[_Entry]] = field(default_factory=dict)
+    by_third: dict[str, _Rest] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -140,7 +149,10 @@ class PhraseIndex:
             if len(spelling) == 2:
                 second.complete.append((spelling, section, entry))
             else:
-                second.by_third.setdefault(spelling[2], []).append((spelling, section, entry))
+                rest = second.by_third.setdefault(spelling[2], _Rest())
+                for word in spelling[3:]:
+                    rest = rest.following.setdefault(word, _Rest())
+                rest.complete.append((section, entry))
         joined = "".join(words)
         if len(words) > 1 and len(joined) >= 6:
             # The words run together is a common way round word filters ("pieceofshit").
@@ -197,13 +209,20 @@ class PhraseIndex:
             if not second.by_third or index + 2 == len(tokens.keys):
                 continue
             for third_word in _readings(tokens, index + 2):
-                for words, section, entry in second.by_third.get(third_word, ()):
-                    end = index + len(words)
-                    if end <= len(tokens.keys) and all(
-                            word in _readings(tokens, position)
-                            for position, word in enumerate(words[3:], index + 3)):
-                        found.append(PhraseMatch(section=section, entry=entry, first=index,
-                                                 end=end))
+                rest = second.by_third.get(third_word)
+                if rest is not None:
+                    PhraseIndex._collect_rest(rest, tokens, index, index + 3, found)
+
+    @staticmethod
+    def _collect_rest(rest: _Rest, tokens: Tokens, first: int, end: int,
+                      found: list[PhraseMatch]) -> None:
+        for section, entry in rest.complete:
+            found.append(PhraseMatch(section=section, entry=entry, first=first, end=end))
+        if rest.following and end < len(tokens.keys):
+            for word in _readings(tokens, end):
+                following = rest.following.get(word)
+                if following is not None:
+                    PhraseIndex._collect_rest(following, tokens, first, end + 1, found)
 
     def has_word(self, key: str, *, section: str) -> bool:
         """Whether ``key`` alone is an entry of ``section`` (in any spelling)."""

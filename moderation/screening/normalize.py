@@ -102,6 +102,8 @@ class Tokens:
     clause_start: tuple[bool, ...]
     alternatives: tuple[tuple[str, ...], ...]
     text: str = field(repr=False)
+    # The spans, when tokenising already needed them (words split at a case join).
+    known_spans: tuple[tuple[int, int], ...] | None = field(default=None, repr=False)
     # The keys as a set, for the cheap "could this list match at all?" checks.
     key_set: frozenset[str] = field(init=False, repr=False)
     has_alternatives: bool = field(init=False, repr=False)
@@ -112,10 +114,16 @@ class Tokens:
 
     @cached_property
     def spans(self) -> tuple[tuple[int, int], ...]:
-        if "'" in self.text or "*" in self.text:  # a word of only "'" or "*" has no key
-            return tuple([match.span() for match in _TOKEN.finditer(self.text)
-                          if match.group().strip("'*")])
-        return tuple([match.span() for match in _TOKEN.finditer(self.text)])
+        if self.known_spans is not None:
+            return self.known_spans
+        return _word_spans(self.text)
+
+
+def _word_spans(text: str) -> tuple[tuple[int, int], ...]:
+    if "'" in text or "*" in text:  # a word of only "'" or "*" has no key
+        return tuple([match.span() for match in _TOKEN.finditer(text)
+                      if match.group().strip("'*")])
+    return tuple([match.span() for match in _TOKEN.finditer(text)])
 
 
 _TOKEN: Final = re.compile(r"[\w*']+")
@@ -129,12 +137,37 @@ def _token_key(word: str) -> str:
     return word.replace("'", "").strip("*")
 
 
+# A lowercase letter followed by a capital inside a word: "helpMe", or a title run into its
+# post with no space ("…about SuicideRecently I…").
+_CASE_JOIN: Final = re.compile(r"(?<=[a-z])[A-Z]")
+# A word touching one of these, or a dot with no space after it, is part of an address, a
+# handle or a file name ("YouTube.com", "site/SomeChannel", "@SamJones"), and is left whole.
+_SHORTEST_LEFT_PART: Final = 2
+_ADDRESS_CHARACTERS: Final = frozenset("@/\\=&?%")
+
+
 @dataclass(frozen=True)
 class NormalizedText:
     original: str
     folded: TextView
     words: TextView
     tokens: Tokens  # the words view's words, shared by every detector that matches words
+
+    @cached_property
+    def tokens_split_at_case_joins(self) -> Tokens:
+        """``tokens`` with a word break also where a lowercase letter meets a capital inside a
+        word ("helpMe" -> "help", "me"; "SuicideRecently" -> "suicide", "recently"), which
+        also opens a clause: a capital after a lowercase letter usually starts a sentence
+        whose break was lost. The same object as ``tokens`` when there is no such join.
+
+        Not the default, as brand and app names are written that way ("FaceTime",
+        "WhatsApp") and other detectors look for them whole. A left part of one letter
+        ("iPhone", "eBay") and words of addresses and handles are never split.
+        """
+        joins = _case_joins(self.original, self.words)
+        if not joins:
+            return self.tokens
+        return _split_at(self.tokens, joins)
 
 
 def _tokenize(words: TextView) -> Tokens:
@@ -186,6 +219,80 @@ def _doubled_readings(word: str, start: int, elongated: tuple[int, ...]) -> tupl
         readings.add(_token_key("".join(letters)))
     readings.discard(_token_key(word))
     return tuple(sorted(readings))
+
+
+def _case_joins(original: str, words: TextView) -> list[int]:
+    """Positions in the words view of capitals that follow a lowercase letter in the same
+    word, as the member wrote them."""
+    joins: list[int] = []
+    for join in _CASE_JOIN.finditer(original):
+        position = join.start()
+        if words.starts is not None:
+            index = bisect.bisect_left(words.starts, position)
+            if index >= len(words.starts) or words.starts[index] != position:
+                continue  # folded away or into another letter
+            position = index
+        if 0 < position < len(words.text) and words.text[position - 1].isalpha():
+            joins.append(position)
+    return joins
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start else " "
+    after = text[end:end + 2]
+    return (before in _ADDRESS_CHARACTERS or after[:1] in _ADDRESS_CHARACTERS
+            or (before == "." and start > 1 and not text[start - 2].isspace())
+            or (after[:1] == "." and after[1:2].isalnum()))
+
+
+def _split_at(tokens: Tokens, joins: list[int]) -> Tokens:
+    """``tokens`` with the words that hold a join split there; only those words are rebuilt."""
+    text = tokens.text
+    spans = tokens.spans
+    cuts_by_word: dict[int, list[int]] = {}
+    for join in joins:
+        index = bisect.bisect_right(spans, join, key=_span_start) - 1
+        if index >= 0 and spans[index][0] < join < spans[index][1]:
+            cuts_by_word.setdefault(index, []).append(join)
+    keys: list[str] = []
+    clause_start: list[bool] = []
+    alternatives: list[tuple[str, ...]] = []
+    new_spans: list[tuple[int, int]] = []
+    done = 0
+    for index in sorted(cuts_by_word):
+        start, end = spans[index]
+        cuts = cuts_by_word[index]
+        if len(_token_key(text[start:cuts[0]])) < _SHORTEST_LEFT_PART:
+            cuts = cuts[1:]  # "iPhone", "eBay"
+        if not cuts or _in_address(text, start, end):
+            continue
+        keys.extend(tokens.keys[done:index])
+        clause_start.extend(tokens.clause_start[done:index])
+        alternatives.extend(tokens.alternatives[done:index])
+        new_spans.extend(spans[done:index])
+        piece_start = start
+        for piece_end in [*cuts, end]:
+            key = _token_key(text[piece_start:piece_end])
+            if key:
+                keys.append(key)
+                clause_start.append(tokens.clause_start[index] if piece_start == start
+                                    else True)
+                alternatives.append(())  # a split word is read as written
+                new_spans.append((piece_start, piece_end))
+            piece_start = piece_end
+        done = index + 1
+    if not done:
+        return tokens
+    keys.extend(tokens.keys[done:])
+    clause_start.extend(tokens.clause_start[done:])
+    alternatives.extend(tokens.alternatives[done:])
+    new_spans.extend(spans[done:])
+    return Tokens(keys=tuple(keys), clause_start=tuple(clause_start),
+                  alternatives=tuple(alternatives), text=text, known_spans=tuple(new_spans))
+
+
+def _span_start(span: tuple[int, int]) -> int:
+    return span[0]
 
 
 def normalize_text(text: str) -> NormalizedText:

@@ -122,3 +122,58 @@ def test_folding_does_not_depend_on_the_character_cache(monkeypatch):
     normalized = normalize_text(f"H\u00e9llo {CYRILLIC_I}d{ZERO_WIDTH_SPACE}iot stra\u00dfe")
     assert normalized.words.text == "hello idiot strasse"
     assert normalize._fold_cache == {}
+
+
+def split_keys(text: str) -> tuple[str, ...]:
+    return normalize_text(text).tokens_split_at_case_joins.keys
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("helpMe please", ("help", "me", "please")),
+    ("about SuicideRecently I", ("about", "suicide", "recently", "i")),
+    ("Lost all hopeI don't", ("lost", "all", "hope", "i", "dont")),
+    ("Just OD'dBye", ("just", "odd", "bye")),
+])
+def test_a_capital_after_a_lowercase_letter_is_a_word_break_on_request(text, keys):
+    assert split_keys(text) == keys
+
+
+def test_the_split_opens_a_clause_and_keeps_spans_in_the_words_view():
+    text = "I want to dieRecently"
+    tokens = normalize_text(text).tokens_split_at_case_joins
+    assert tokens.clause_start == (True, False, False, False, True)
+    assert [text[start:end] for start, end in tokens.spans] == [
+        "I", "want", "to", "die", "Recently"]
+
+
+@pytest.mark.parametrize("text", [
+    "iPhone and eBay",  # a left part of one letter
+    "watch YouTube.com/SomeChannel",  # an address
+    "ping @SamJones",  # a handle
+    "all lowercase words",
+])
+def test_words_that_are_not_split(text):
+    normalized = normalize_text(text)
+    assert normalized.tokens_split_at_case_joins.keys == normalized.tokens.keys
+
+
+def test_the_default_tokens_are_unchanged():
+    # Other detectors read brand names whole ("FaceTime me"): the split is only on request.
+    normalized = normalize_text("FaceTime me")
+    assert normalized.tokens.keys == ("facetime", "me")
+    assert normalized.tokens_split_at_case_joins.keys == ("face", "time", "me")
+
+
+def test_a_message_without_a_join_shares_its_tokens():
+    normalized = normalize_text("nothing to split here")
+    assert normalized.tokens_split_at_case_joins is normalized.tokens
+
+
+def test_the_split_follows_folding_and_elongation():
+    # An accent, an invisible character and a drawl before the join: positions still line up.
+    text = "caf\u00e9\u200b so tiiiiredNow"
+    normalized = normalize_text(text)
+    tokens = normalized.tokens_split_at_case_joins
+    assert tokens.keys == ("cafe", "so", "tired", "now")
+    assert [text[slice(*normalized.words.original_span(*span))] for span in tokens.spans] == [
+        "caf\u00e9", "so", "tiiiired", "Now"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from chat import selectors
 from chat.errors import ErrorCode, HearthError
@@ -24,9 +26,14 @@ from chat.protocol import (
     AsideSendFrame,
     AskForSupportFrame,
     CloseCode,
+    EndTurnFrame,
+    FeedbackFrame,
+    HandFrame,
     HistoryFrame,
+    HostFrame,
     MuteFrame,
     ProtocolError,
+    ReactFrame,
     ReportFrame,
     ResumeFrame,
     SendFrame,
@@ -44,6 +51,7 @@ from moderation.models import ScreeningAction
 from moderation.rules import accept_rules, has_accepted, room_rules
 from moderation.sanctions import SanctionRefusedError, ensure_not_banned
 from moderation.watch import watcher
+from rooms import sessions
 from rooms.models import Room
 from rooms.selectors import room_presence, room_summary
 from rooms.services import join_room, leave_room
@@ -56,6 +64,7 @@ CLOSE_CODE_FOR_REFUSAL = {
     ErrorCode.ROOM_FULL: CloseCode.ROOM_FULL,
     ErrorCode.TOO_MANY_CONNECTIONS: CloseCode.TOO_MANY_CONNECTIONS,
     ErrorCode.BANNED: CloseCode.FORBIDDEN,
+    ErrorCode.SESSION_LOCKED: CloseCode.SESSION_LOCKED,
 }
 # How many of the member's own recent bodies the spam detector compares against.
 RECENT_BODIES = 5
@@ -63,6 +72,7 @@ RECENT_BODIES = 5
 # not nagging. Higher tiers get it every time.
 CONCERN_CARD_EVERY_SECONDS = 15 * 60
 REGION_SESSION_KEY = "hearth_region"
+FEEDBACK_SESSION_KEY = "hearth_feedback_given"
 
 
 def _region(session: Any, headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -90,6 +100,12 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str,
     joined = join_room(room_slug=room_slug, member_id=member_id, channel_name=channel_name,
                        worker_id=WORKER_ID)
     room, member = joined.room, joined.member
+    try:
+        sessions.note_arrival(member=member, room=room)
+    except HearthError:
+        leave_room(channel_name=channel_name)
+        raise
+    hosted = sessions.current_session(room_id=room.pk)
     rules = room_rules(room_id=room.pk)
     region = _region(session, headers)
     return {
@@ -109,6 +125,7 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str,
                 accepted=has_accepted(member_id=member.pk, room_id=room.pk)),
             "staffing": _staffing_field(room, region),
             "asides": asides.live_asides_for(member_id=member.pk, you="member"),
+            "session": sessions.session_field(hosted) if hosted else None,
             "region": region,
         },
     }
@@ -146,6 +163,38 @@ def _history_page(room_id: int, before_seq: int, limit: int, viewer_id: int,
     has_more = len(messages) > limit
     page = messages[1:] if has_more else messages
     return [selectors.frame_for_message(m, viewer_id=viewer_id) for m in page], has_more
+
+
+def _session_frame(member: Member, room_id: int,
+                   frame: HandFrame | EndTurnFrame | HostFrame) -> None:
+    """Raised hands, turns and host tools; the room hears of each as `session_state`."""
+    if isinstance(frame, HandFrame):
+        if frame.raise_hand:
+            sessions.raise_hand(member=member, room_id=room_id)
+        else:
+            sessions.lower_hand(member=member, room_id=room_id)
+    elif isinstance(frame, EndTurnFrame):
+        sessions.end_turn(member=member, room_id=room_id, passing=frame.passing)
+    else:
+        sessions.host_action(host=member, room_id=room_id, action=sessions.HostAction(
+            action=frame.action, handle=frame.handle, phase=frame.phase,
+            position=frame.position, seconds=frame.seconds, seq=frame.seq,
+            prompt_id=frame.prompt_id, reason=frame.reason))
+
+
+def _stored_session(session: Any) -> Any:
+    """A fresh copy of this browser session, loaded from the session store."""
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.session_key)
+    fresh.get(FEEDBACK_SESSION_KEY)  # loads it here, off the event loop
+    return fresh
+
+
+def _submit_feedback(frame: FeedbackFrame) -> None:
+    from rooms.feedback import submit_feedback
+
+    submit_feedback(session_id=frame.session_id, occurrence_on=frame.occurrence_on,
+                    mood_before=frame.mood_before, mood_after=frame.mood_after,
+                    helpful=frame.helpful, tags=list(frame.tags), comment=frame.comment)
 
 
 def _support_card(tier: str, seq: int, region: str | None) -> dict[str, Any]:
@@ -246,7 +295,7 @@ class RoomConsumer(HearthSocket):
                  if isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame) else {})
         try:
             await self._handle(frame)
-        except SanctionRefusedError as refusal:
+        except (SanctionRefusedError, sessions.SlowModeError) as refusal:
             await self.refuse(refusal, client_id=client_id, retry_after=refusal.retry_after)
         except HearthError as refusal:
             await self.refuse(refusal, client_id=client_id, **about)
@@ -282,6 +331,12 @@ class RoomConsumer(HearthSocket):
             await self._handle_ask_for_support(frame)
         elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
             await self._handle_aside(frame)
+        elif isinstance(frame, ReactFrame):
+            await self._handle_react(frame)
+        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame):
+            await database_sync_to_async(_session_frame)(self.member, self.room_id, frame)
+        elif isinstance(frame, FeedbackFrame):
+            await self._handle_feedback(frame)
 
     def _groups(self) -> tuple[str, ...]:
         # With the layer down (Redis stopped) the socket still works: sends are stored and
@@ -360,6 +415,37 @@ class RoomConsumer(HearthSocket):
         card = await database_sync_to_async(_support_card)(tier, result.message.seq,
                                                            self.region)
         await self.send_frame(card)
+
+    async def _handle_react(self, frame: ReactFrame) -> None:
+        wait = hub.reaction_bucket(self.member_id).take()
+        if wait:
+            await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
+            return
+        if self.member is None or not await database_sync_to_async(
+                sessions.live_session)(room_id=self.room_id):
+            await self.refuse(HearthError(ErrorCode.INVALID_PHASE,
+                                          "Reactions are for live sessions."))
+            return
+        # A fixed set, never screened, never stored: a hug, not a message.
+        await send_to_group(room_group(self.room_id), {
+            "type": "room.frame", "author_id": self.member_id, "text": encode({
+                "type": "reaction", "handle": self.member.handle,
+                "reaction": frame.reaction, "seq": frame.seq})})
+
+    async def _handle_feedback(self, frame: FeedbackFrame) -> None:
+        # Read as stored now, not as this socket loaded it: another tab may have answered.
+        session = await database_sync_to_async(_stored_session)(self.scope["session"])
+        self.scope["session"] = session
+        key = f"{frame.session_id}:{frame.occurrence_on}"
+        given = list(session.get(FEEDBACK_SESSION_KEY, []))
+        if key in given:
+            await self.refuse(HearthError(ErrorCode.FEEDBACK_ALREADY_GIVEN))
+            return
+        await database_sync_to_async(_submit_feedback)(frame)
+        # Remembered in this browser's session only: nothing pairs a member with an answer.
+        session[FEEDBACK_SESSION_KEY] = [*given, key][-50:]
+        await database_sync_to_async(session.save)()
+        await self.send_frame({"type": "feedback_received", "session_id": frame.session_id})
 
     async def _handle_set_region(self, frame: SetRegionFrame) -> None:
         session = self.scope["session"]

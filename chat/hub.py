@@ -53,6 +53,7 @@ class Hub:
         self.sockets_by_room: dict[int, set[LocalSocket]] = defaultdict(set)
         self._send_buckets: dict[int, TokenBucket] = {}
         self._read_buckets: dict[int, TokenBucket] = {}
+        self._reaction_buckets: dict[int, TokenBucket] = {}
         self._sockets_per_member: dict[int, int] = defaultdict(int)
         self._presence_pending: set[int] = set()
         self._heartbeat_task: asyncio.Task[None] | None = None
@@ -76,6 +77,7 @@ class Hub:
             del self._sockets_per_member[socket.member_id]
             self._send_buckets.pop(socket.member_id, None)
             self._read_buckets.pop(socket.member_id, None)
+            self._reaction_buckets.pop(socket.member_id, None)
 
     # --- rate limits (per member, shared by all their sockets in this process) -----------
     def send_bucket(self, member_id: int) -> TokenBucket:
@@ -92,6 +94,15 @@ class Hub:
             limits = chat_limits()
             bucket = TokenBucket(burst=limits.read_burst, per_second=limits.read_per_second)
             self._read_buckets[member_id] = bucket
+        return bucket
+
+    def reaction_bucket(self, member_id: int) -> TokenBucket:
+        bucket = self._reaction_buckets.get(member_id)
+        if bucket is None:
+            limits = chat_limits()
+            bucket = TokenBucket(burst=limits.reaction_burst,
+                                 per_second=limits.reaction_per_second)
+            self._reaction_buckets[member_id] = bucket
         return bucket
 
     # --- presence -----------------------------------------------------------------------

@@ -22,6 +22,8 @@ class ChatLimits:
     heartbeat_seconds: float
     resume_page: int
     presence_debounce_seconds: float
+    reaction_burst: int
+    reaction_per_second: float
 
     @property
     def stale_after_seconds(self) -> float:
@@ -41,4 +43,6 @@ def chat_limits() -> ChatLimits:
         heartbeat_seconds=settings.HEARTH_HEARTBEAT_SECONDS,
         resume_page=settings.HEARTH_RESUME_PAGE,
         presence_debounce_seconds=settings.HEARTH_PRESENCE_DEBOUNCE_SECONDS,
+        reaction_burst=settings.HEARTH_REACTION_BURST,
+        reaction_per_second=settings.HEARTH_REACTION_PER_SECOND,
     )

@@ -8,7 +8,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chat.errors import ErrorCode, HearthError
@@ -109,9 +109,55 @@ class AsideLeaveFrame:
     aside_id: int
 
 
+@dataclass(frozen=True)
+class HandFrame:
+    raise_hand: bool  # False: lower it
+
+
+@dataclass(frozen=True)
+class EndTurnFrame:
+    passing: bool  # "pass": also steps out of the queue
+
+
+@dataclass(frozen=True)
+class ReactFrame:
+    reaction: str
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class HostFrame:
+    action: str
+    handle: str | None = None
+    phase: str | None = None
+    position: int | None = None
+    seconds: int | None = None
+    seq: int | None = None
+    prompt_id: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FeedbackFrame:
+    session_id: int
+    occurrence_on: str
+    mood_before: int | None
+    mood_after: int | None
+    helpful: bool | None
+    tags: tuple[str, ...]
+    comment: str
+
+
 ClientFrame = (SendFrame | ResumeFrame | HistoryFrame | AcceptRulesFrame | ReportFrame
                | MuteFrame | SetRegionFrame | AskForSupportFrame | AsideReplyFrame
-               | AsideSendFrame | AsideLeaveFrame)
+               | AsideSendFrame | AsideLeaveFrame | HandFrame | EndTurnFrame | ReactFrame
+               | HostFrame | FeedbackFrame)
+REACTIONS = ("heart", "hug", "me_too", "thank_you")
+HOST_ACTIONS = ("start", "next_phase", "set_phase", "call_next", "call", "add_to_queue",
+                "move", "skip", "extend", "end_turn", "slow_mode", "pause", "resume", "lock",
+                "unlock", "pin", "unpin", "post_prompt", "mute", "remove", "handover", "end")
+SESSION_REASON_MAX_CHARS = 500
+FEEDBACK_COMMENT_MAX_CHARS = 500
 AsideFrame = AsideReplyFrame | AsideSendFrame | AsideLeaveFrame
 
 REPORT_NOTE_MAX_CHARS = 500
@@ -240,6 +286,69 @@ def parse_aside_frame(data: dict[str, Any], *, max_body_chars: int) -> AsideFram
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "Not a take-aside frame.")
 
 
+def _optional_int(data: dict[str, Any], name: str) -> int | None:
+    return None if data.get(name) is None else _non_negative_int(data, name)
+
+
+def _parse_react(data: dict[str, Any]) -> ReactFrame:
+    reaction = _required(data, "reaction")
+    if reaction not in REACTIONS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"reaction must be one of: {', '.join(REACTIONS)}.")
+    return ReactFrame(reaction=str(reaction), seq=_optional_int(data, "seq"))
+
+
+def _parse_host(data: dict[str, Any]) -> HostFrame:
+    action = _required(data, "action")
+    if action not in HOST_ACTIONS:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"action must be one of: {', '.join(HOST_ACTIONS)}.")
+    handle = _text(data, "handle", max_chars=64) if "handle" in data else None
+    phase = _text(data, "phase", max_chars=16) if "phase" in data else None
+    return HostFrame(action=str(action), handle=handle, phase=phase,
+                     position=_optional_int(data, "position"),
+                     seconds=_optional_int(data, "seconds"), seq=_optional_int(data, "seq"),
+                     prompt_id=_optional_int(data, "prompt_id"),
+                     reason=_text(data, "reason", max_chars=SESSION_REASON_MAX_CHARS,
+                                  required=False).strip())
+
+
+def _mood(data: dict[str, Any], name: str) -> int | None:
+    value = _optional_int(data, name)
+    if value is not None and not 1 <= value <= 5:
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"{name} must be from 1 to 5.")
+    return value
+
+
+def _iso_date(data: dict[str, Any], name: str) -> str:
+    """A date as YYYY-MM-DD, whichever ISO form it came in ("20261124" is the same day), so
+    the once-per-occurrence check can't be sidestepped by writing the date another way."""
+    value = _text(data, name, max_chars=10)
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"{name} must be a date (YYYY-MM-DD).") from None
+
+
+def _parse_feedback(data: dict[str, Any]) -> FeedbackFrame:
+    helpful = data.get("helpful")
+    if helpful is not None and not isinstance(helpful, bool):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, "helpful must be true, false or null.")
+    # Like the moods, null means "left out".
+    tags = [] if data.get("tags") is None else data["tags"]
+    if not isinstance(tags, list) or len(tags) > 20 or not all(
+            isinstance(tag, str) and len(tag) <= 32 for tag in tags):
+        raise ProtocolError(ErrorCode.INVALID_FIELD, "tags must be a list of tag codes.")
+    return FeedbackFrame(
+        session_id=_non_negative_int(data, "session_id"),
+        occurrence_on=_iso_date(data, "occurrence_on"),
+        mood_before=_mood(data, "mood_before"), mood_after=_mood(data, "mood_after"),
+        helpful=helpful, tags=tuple(tags),
+        comment="" if data.get("comment") is None else _text(
+            data, "comment", max_chars=FEEDBACK_COMMENT_MAX_CHARS).strip())
+
+
 def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
     try:
         data = json.loads(text)
@@ -266,13 +375,24 @@ def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
         return _parse_ask(data)
     if frame_type in ("take_aside_reply", "take_aside_send", "take_aside_leave"):
         return parse_aside_frame(data, max_body_chars=max_body_chars)
+    if frame_type in ("raise_hand", "lower_hand"):
+        return HandFrame(raise_hand=frame_type == "raise_hand")
+    if frame_type in ("end_turn", "pass"):
+        return EndTurnFrame(passing=frame_type == "pass")
+    if frame_type == "react":
+        return _parse_react(data)
+    if frame_type == "host":
+        return _parse_host(data)
+    if frame_type == "feedback":
+        return _parse_feedback(data)
     raise ProtocolError(ErrorCode.UNKNOWN_TYPE,
                         f"Unknown frame type. Known types: {', '.join(CLIENT_FRAME_TYPES)}.")
 
 
 CLIENT_FRAME_TYPES = ("send", "resume", "history", "accept_rules", "report", "mute", "unmute",
                       "set_region", "ask_for_support", "take_aside_reply", "take_aside_send",
-                      "take_aside_leave")
+                      "take_aside_leave", "raise_hand", "lower_hand", "end_turn", "pass",
+                      "react", "host", "feedback")
 
 
 # --- Server frames --------------------------------------------------------------------------
@@ -311,5 +431,6 @@ SERVER_FRAME_TYPES = (
     "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
     "message_removed", "notice", "rules", "rules_changed", "report_received", "muted",
     "support", "helpline", "support_requested", "staffing", "take_aside_invite",
-    "take_aside_state", "take_aside_ack", "take_aside_message",
+    "take_aside_state", "take_aside_ack", "take_aside_message", "session_state", "reaction",
+    "session_ended", "feedback_received",
 )

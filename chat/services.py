@@ -18,6 +18,7 @@ from moderation import duty, escalations
 from moderation import services as moderation
 from moderation.models import ScreeningAction
 from moderation.policy import Verdict
+from rooms import sessions
 from rooms.models import Room
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
         raise HearthError(ErrorCode.MEMBER_ERASED)
     moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
     duty.ensure_room_open(room=room)
+    sessions.ensure_may_post(member_id=member.pk, room=room)
     verdict = moderation.screen(text=body, room_id=room.pk, recent_bodies=recent_bodies)
     if verdict.action == ScreeningAction.BLOCK:
         moderation.log_blocked(verdict)

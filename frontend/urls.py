@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from frontend import views
+from rooms import views as session_views
 
 app_name = "frontend"
 
@@ -13,6 +14,10 @@ urlpatterns = [
     path("me/appeal/", views.appeal, name="appeal"),
     path("goodbye/", views.goodbye, name="goodbye"),
     path("moderation/", views.moderation_dashboard, name="moderation"),
+    path("sessions/<int:session_id>.ics", session_views.session_calendar,
+         name="session-calendar"),
+    path("sessions/feedback/", session_views.host_feedback, name="session-feedback"),
+    path("sessions/feedback/trends/", session_views.feedback_trends, name="feedback-trends"),
     path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
 ]

@@ -7,6 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat.errors import HearthError
@@ -20,6 +21,7 @@ from moderation.permissions import can_moderate, can_staff
 from moderation.selectors import decisions_for_member
 from moderation.services import appeal_decision
 from rooms.models import Audience, FocusArea, Room
+from rooms.schedule import upcoming_sessions
 from rooms.selectors import directory as directory_rooms
 
 
@@ -52,6 +54,8 @@ def directory(request: HttpRequest) -> HttpResponse:
         "audiences": Audience.choices,
         "selected_focus": focus,
         "selected_audience": audience,
+        # Times go out in UTC; the page's script shows them in the member's own zone.
+        "sessions": upcoming_sessions(now=timezone.now()),
     })
 
 

@@ -188,6 +188,9 @@ HEARTH_MAX_SOCKETS_PER_SESSION = env_int("HEARTH_MAX_SOCKETS_PER_SESSION", 5, mi
 HEARTH_HEARTBEAT_SECONDS = env_float("HEARTH_HEARTBEAT_SECONDS", 20.0, minimum=0.2)
 HEARTH_RESUME_PAGE = env_int("HEARTH_RESUME_PAGE", 200, minimum=1)
 HEARTH_PRESENCE_DEBOUNCE_SECONDS = env_float("HEARTH_PRESENCE_DEBOUNCE_SECONDS", 0.5)
+# Session reactions (heart, hug…) are cheap and never count against the message limit.
+HEARTH_REACTION_BURST = env_int("HEARTH_REACTION_BURST", 10, minimum=1)
+HEARTH_REACTION_PER_SECOND = env_float("HEARTH_REACTION_PER_SECOND", 2.0, minimum=0.01)
 
 # --- Crisis path (read through moderation.crisis_settings) ------------------------------------
 # Seconds an escalation may wait for an acknowledgement before every staff socket and the

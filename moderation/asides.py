@@ -94,17 +94,24 @@ def _audit(*, actor: Member, action: AuditAction, aside: TakeAside) -> None:
 
 
 def open_take_aside(*, staff: Member, escalation_id: int | None = None,
-                    item_id: int | None = None) -> TakeAside:
-    """Invite a member to talk privately: the member of an escalation, or the author of a
-    review item (moderators only). Opening from an escalation acknowledges it."""
+                    item_id: int | None = None, room_slug: str | None = None,
+                    handle: str | None = None) -> TakeAside:
+    """Invite a member to talk privately: the member of an escalation, the author of a
+    review item (moderators only), or someone in a room by handle (a host's console).
+    Opening from an escalation acknowledges it."""
     require_staff(staff)
-    if (escalation_id is None) == (item_id is None):
-        raise HearthError(ErrorCode.INVALID_FIELD, "Give either escalation_id or item_id.")
+    given = [escalation_id is not None, item_id is not None,
+             room_slug is not None or handle is not None]
+    if sum(given) != 1 or (given[2] and (room_slug is None or handle is None)):
+        raise HearthError(ErrorCode.INVALID_FIELD,
+                          "Give escalation_id, item_id, or room and handle.")
     with transaction.atomic():
         escalation = None
         if escalation_id is not None:
             escalation = escalations.locked_open_escalation(escalation_id)
             member, room = escalation.member, escalation.room
+        elif room_slug is not None and handle is not None:
+            member, room = escalations.member_in_room(room_slug=room_slug, handle=handle)
         elif item_id is not None:
             if not can_moderate(staff):
                 raise HearthError(ErrorCode.FORBIDDEN)
@@ -114,7 +121,8 @@ def open_take_aside(*, staff: Member, escalation_id: int | None = None,
                 raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
             member, room = item.message.author, item.message.room
         else:
-            raise HearthError(ErrorCode.INVALID_FIELD, "Give either escalation_id or item_id.")
+            raise HearthError(ErrorCode.INVALID_FIELD,
+                              "Give escalation_id, item_id, or room and handle.")
         if member.pk == staff.pk:
             raise HearthError(ErrorCode.INVALID_FIELD, "You can't take yourself aside.")
         aside = TakeAside.objects.filter(member=member, staff=staff,

@@ -32,7 +32,8 @@ ITEM_ACTIONS = {"restore": services.restore_message, "hide": services.hide_messa
 SANCTIONS = {"warn": SanctionKind.WARNING, "timeout": SanctionKind.TIMEOUT,
              "ban": SanctionKind.BAN}
 MODERATOR_FRAME_TYPES = ("moderate", "sanction", "member_history")
-CRISIS_FRAME_TYPES = ("check_in", "check_out", "acknowledge", "resolve", "open_take_aside")
+CRISIS_FRAME_TYPES = ("check_in", "check_out", "acknowledge", "resolve", "open_take_aside",
+                      "escalate")
 ASIDE_FRAME_TYPES = ("take_aside_send", "take_aside_leave")
 STAFF_FRAME_TYPES = MODERATOR_FRAME_TYPES + CRISIS_FRAME_TYPES + ASIDE_FRAME_TYPES
 STAFF_SERVER_FRAME_TYPES = ("queue", "queue_item", "queue_item_removed", "member_history",
@@ -110,11 +111,17 @@ def _run_crisis(staff: Member, frame_type: str, data: dict[str, Any]) -> dict[st
         duty.check_out(member=staff)
         return duty.duty_frame(member_id=staff.pk)
     if frame_type == "open_take_aside":
-        escalation_id = _field(data, "escalation_id", int, required=False)
-        item_id = _field(data, "item_id", int, required=False)
-        aside = asides.open_take_aside(staff=staff, escalation_id=escalation_id,
-                                       item_id=item_id)
+        aside = asides.open_take_aside(
+            staff=staff, escalation_id=_field(data, "escalation_id", int, required=False),
+            item_id=_field(data, "item_id", int, required=False),
+            room_slug=_field(data, "room", str, required=False),
+            handle=_field(data, "handle", str, required=False))
         return {"type": "take_aside_state", "aside": asides.aside_field(aside, you="staff")}
+    if frame_type == "escalate":
+        escalation = escalations.escalate_by_staff(
+            staff=staff, room_slug=_field(data, "room", str), handle=_field(data, "handle", str),
+            seq=_field(data, "seq", int, required=False))
+        return {"type": "action_done", "escalation_id": escalation.pk, "action": "escalate"}
     escalation_id = _field(data, "escalation_id", int)
     if frame_type == "acknowledge":
         escalations.acknowledge(staff=staff, escalation_id=escalation_id)
@@ -240,7 +247,8 @@ class StaffConsumer(HearthSocket):
 
     # --- channel layer events -------------------------------------------------------------
     async def staff_escalation(self, event: dict[str, Any]) -> None:
-        if event.get("on_duty_only") and not self.on_duty:
+        hosting = self.staff is not None and self.staff.pk in event.get("hosts", ())
+        if event.get("on_duty_only") and not self.on_duty and not hosting:
             return  # off duty: it is on the list when they look, without an alert
         await self.send(text_data=event["text"])
 

@@ -38,8 +38,9 @@ CONTEXT_BEFORE: Final = 4
 NOTE_MAX_CHARS: Final = 1000
 SLA_WINDOW_DAYS: Final = 30
 # Which tier wins when an open escalation is raised again.
-_RANK: Final = {EscalationTier.ASKED: 0, EscalationTier.WORRIED_ABOUT_SOMEONE: 1,
-                EscalationTier.HIGH_RISK: 2, EscalationTier.IMMINENT: 3}
+_RANK: Final = {EscalationTier.ASKED: 0, EscalationTier.STAFF_CONCERN: 1,
+                EscalationTier.WORRIED_ABOUT_SOMEONE: 1, EscalationTier.HIGH_RISK: 2,
+                EscalationTier.IMMINENT: 3}
 # Events only on-duty staff are alerted to; the rest go to every staff dashboard.
 ON_DUTY_EVENTS: Final = frozenset({"new", "updated"})
 
@@ -121,6 +122,39 @@ def ask_for_support(*, member: Member, room: Room, seq: int | None) -> Escalatio
         escalation, event = _raise_or_open(
             member_id=member.pk, room_id=room.pk, tier=EscalationTier.ASKED,
             source=EscalationSource.MEMBER, message=message, asked=True)
+        escalation_id = escalation.pk
+        transaction.on_commit(lambda: push_escalation(escalation_id, event))
+    return escalation
+
+
+def member_in_room(*, room_slug: str, handle: str) -> tuple[Member, Room]:
+    """A member by handle, for staff acting from a room (the host's console)."""
+    room = Room.objects.filter(slug=room_slug, is_active=True).first()
+    if room is None:
+        raise HearthError(ErrorCode.ROOM_NOT_FOUND)
+    member = Member.objects.filter(handle_key=handle.lower()).first()
+    if member is None:
+        raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
+    return member, room
+
+
+def escalate_by_staff(*, staff: Member, room_slug: str, handle: str,
+                      seq: int | None = None) -> Escalation:
+    """A host or staff member is worried about someone in their room: alert the team."""
+    require_staff(staff)
+    member, room = member_in_room(room_slug=room_slug, handle=handle)
+    if member.pk == staff.pk:
+        raise HearthError(ErrorCode.INVALID_FIELD, "That's you.")
+    message = None
+    if seq is not None:
+        message = Message.objects.filter(room=room, seq=seq, author=member).first()
+        if message is None:
+            raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).first()
+        escalation, event = _raise_or_open(
+            member_id=member.pk, room_id=room.pk, tier=EscalationTier.STAFF_CONCERN,
+            source=EscalationSource.STAFF, message=message, asked=False)
         escalation_id = escalation.pk
         transaction.on_commit(lambda: push_escalation(escalation_id, event))
     return escalation
@@ -274,9 +308,18 @@ def push_escalation(escalation_id: int, event: str) -> None:
     frame = {"type": "escalation", "event": event,
              "escalation": escalation_frame_field(escalation)}
     send_to_group_sync(STAFF_GROUP, {"type": "staff.escalation", "text": encode(frame),
-                                     "on_duty_only": event in ON_DUTY_EVENTS})
+                                     "on_duty_only": event in ON_DUTY_EVENTS,
+                                     "hosts": sorted(_hosts_of_live_session(escalation.room_id))})
     logger.info("escalation %s", event, extra={"escalation": escalation_id,
                                                 "tier": escalation.tier})
+
+
+def _hosts_of_live_session(room_id: int) -> set[int]:
+    """The room's host and co-hosts, alerted whether or not they are on duty."""
+    from rooms import sessions
+
+    live = sessions.live_session(room_id=room_id)
+    return sessions.host_ids(live) if live is not None else set()
 
 
 # --- the watcher's work: overdue alerts -----------------------------------------------------

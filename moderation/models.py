@@ -290,11 +290,14 @@ class EscalationTier(models.TextChoices):
     IMMINENT = "imminent", _("Imminent risk")
     WORRIED_ABOUT_SOMEONE = "worried_about_someone", _("Worried about someone")
     ASKED = "asked", _("Asked to talk")
+    # A host or staff member in the room raised it by hand.
+    STAFF_CONCERN = "staff_concern", _("Raised by staff")
 
 
 class EscalationSource(models.TextChoices):
     SCREENING = "screening", _("Screening")
     MEMBER = "member", _("The member asked")
+    STAFF = "staff", _("Staff raised it")
 
 
 class Escalation(models.Model):

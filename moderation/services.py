@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,13 +33,14 @@ from moderation.models import (
     ScreeningAction,
     ScreeningPolicy,
 )
-from moderation.permissions import require_moderator
+from moderation.permissions import require_moderator, require_staff
 from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, urgency_of
 from moderation.rules import has_accepted
 from moderation.sanctions import ensure_may_post
 from moderation.screening import screen_message
 from moderation.screening.types import ScreeningContext, Severity, Signal
 from moderation.selectors import queue_item_frame
+from rooms.models import Room
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +351,29 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
                 _push_queue_removed(item.pk)
 
         transaction.on_commit(announce)
+    return sanction
+
+
+def sanction_for_session(*, host: Member, member: Member, room: Room, remove: bool,
+                         reason: str, until: datetime) -> Sanction:
+    """A host mutes (a timeout) or removes (a room ban) someone until the session ends.
+
+    The caller (rooms.sessions) has checked that `host` hosts the live session; the reason
+    is required, audited, and shown to the member with the way to ask for a review.
+    """
+    require_staff(host)
+    reason = _check_reason(reason)
+    if not reason:
+        raise HearthError(ErrorCode.MISSING_FIELD, "Please give a short reason.")
+    kind = SanctionKind.BAN if remove else SanctionKind.TIMEOUT
+    now = timezone.now()
+    sanction = Sanction.objects.create(member=member, room=room, kind=kind,
+                                       rule="mutual-support", reason=reason, issued_by=host,
+                                       starts_at=now, ends_at=until)
+    _audit(actor=host, action=SANCTION_AUDIT[kind], target=member, room_slug=room.slug,
+           rule="mutual-support", reason=reason)
+    transaction.on_commit(lambda: tell_member_sockets_sync(member.pk, notices.event(
+        notices.sanctioned(sanction=sanction))))
     return sanction
 
 

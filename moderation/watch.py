@@ -1,4 +1,5 @@
-"""Each worker's watcher: overdue escalations, the fallback notifier and the duty roster.
+"""Each worker's watcher: overdue escalations, the fallback notifier, the duty roster and
+hosted sessions' share timers.
 
 It needs only the database, so it keeps working with the channel layer down: an alert nobody
 acknowledged still reaches the operator's on-call fallback. Every worker runs one; rows are
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from moderation import duty, escalations, fallback
+from rooms import sessions
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ def _database_checks(staff_member_ids: list[int]) -> tuple[list[fallback.Fallbac
     for member_id in staff_member_ids:
         duty.touch(member_id=member_id)
     escalations.re_escalate_overdue()
+    sessions.expire_turns()
     return fallback.claim_due(), duty.on_duty_count()
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rooms.models import Audience, FocusArea, Room, RoomKind
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from chat.handles import handle_key
+from chat.models import Member, Role
+from rooms.models import Audience, FocusArea, HostedSession, Room, RoomKind, SessionTemplate
+from rooms.schedule import schedule_session
 
 DEMO_ROOMS: tuple[dict[str, str | int | bool], ...] = (
     {"slug": "low-days", "title": "Low days", "focus_area": FocusArea.DEPRESSION,
@@ -45,10 +53,41 @@ DEMO_ROOMS: tuple[dict[str, str | int | bool], ...] = (
 
 
 def seed_demo_rooms() -> int:
-    """Create any demo room that is missing; never overwrite an operator's edits."""
+    """Create any demo room that is missing; never overwrite an operator's edits. Also puts
+    the demo hosted session on the schedule if its room has none."""
     created = 0
     for spec in DEMO_ROOMS:
         _room, was_created = Room.objects.get_or_create(slug=spec["slug"], defaults={
             key: value for key, value in spec.items() if key != "slug"})
         created += was_created
+    seed_demo_session()
     return created
+
+
+DEMO_SESSION_ROOM = "evening-anxiety-circle"
+DEMO_SESSION_ZONE = "Europe/London"
+# A peer supporter with no login, so the demo session has a host before any staff exist.
+DEMO_HOST_HANDLE = "KindWillow3"
+TUESDAY = 1
+
+
+def _next_weekday(today: date, weekday: int) -> date:
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
+
+
+def seed_demo_session() -> HostedSession | None:
+    """"Evening anxiety circle", Tuesdays 19:00-20:00 Europe/London, for ten; idempotent: a
+    room that already has a session (the demo one or an operator's) is left alone."""
+    room = Room.objects.filter(slug=DEMO_SESSION_ROOM).first()
+    if room is None or room.sessions.exists():
+        return None
+    host, _created = Member.objects.get_or_create(
+        handle_key=handle_key(DEMO_HOST_HANDLE),
+        defaults={"handle": DEMO_HOST_HANDLE, "role": Role.PEER_SUPPORTER})
+    if not host.is_staff_member:  # a member happened to pick the name: leave them be
+        return None
+    today = timezone.now().astimezone(ZoneInfo(DEMO_SESSION_ZONE)).date()
+    return schedule_session(
+        room=room, title="Evening anxiety circle", host=host, time_zone=DEMO_SESSION_ZONE,
+        first_date=_next_weekday(today, TUESDAY), start_time=time(19, 0), duration_minutes=60,
+        capacity=10, template=SessionTemplate.objects.order_by("pk").first())

@@ -206,6 +206,23 @@ class QueueEntry(models.Model):
         return f"{self.member_id} #{self.position} ({self.state})"
 
 
+class SessionParticipant(models.Model):
+    """Someone who was in the room while the session was live: a lock keeps newcomers out,
+    never the people already taking part, who may reconnect."""
+
+    session = models.ForeignKey(HostedSession, on_delete=models.CASCADE,
+                                related_name="participants")
+    member = models.ForeignKey("chat.Member", on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "member"],
+                                               name="participant_once")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in {self.session_id}"
+
+
 class FeedbackTag(models.TextChoices):
     FELT_HEARD = "felt_heard", _("I felt heard")
     FELT_SAFE = "felt_safe", _("I felt safe")

@@ -329,8 +329,11 @@ def _enclosing_functions(path: Path) -> dict[int, str]:
 
 
 def test_only_sanction_member_creates_sanctions_and_only_the_staff_socket_calls_it():
+    """Sanctions come from people: a moderator (sanction_member, from the staff socket) or a
+    session's host (sanction_for_session, from rooms/sessions.py); never from screening."""
     writers: set[tuple[str, str]] = set()
     callers: set[str] = set()
+    session_callers: set[str] = set()
     for path in _app_sources():
         text = path.read_text()
         functions = _enclosing_functions(path)
@@ -340,8 +343,12 @@ def test_only_sanction_member_creates_sanctions_and_only_the_staff_socket_calls_
                 writers.add((relative, functions.get(number, "<module>")))
             if "sanction_member(" in line and "def sanction_member" not in line:
                 callers.add(relative)
-    assert writers == {("moderation/services.py", "sanction_member")}
+            if "sanction_for_session" in line and "def sanction_for_session" not in line:
+                session_callers.add(relative)
+    assert writers == {("moderation/services.py", "sanction_member"),
+                       ("moderation/services.py", "sanction_for_session")}
     assert callers == {"moderation/consumers.py"}
+    assert session_callers == {"rooms/sessions.py"}
     # Screening is pure: it knows nothing of sanctions or the database.
     for path in (PROJECT / "moderation" / "screening").rglob("*.py"):
         source = path.read_text()

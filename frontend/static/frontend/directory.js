@@ -68,3 +68,54 @@ if (groups && form) {
     if (document.visibilityState === "visible") refreshCounts();
   });
 }
+
+// Hosted sessions: the server sends UTC instants; show them in this browser's own time zone
+// and language, with how soon each one starts.
+const sessionList = document.getElementById("hosted-sessions");
+const MINUTE_MS = 60000;
+const dayFormat = new Intl.DateTimeFormat(undefined,
+  { weekday: "short", day: "numeric", month: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const localDay = new Intl.DateTimeFormat("en-CA",
+  { year: "numeric", month: "2-digit", day: "2-digit" });
+
+function sessionWhen(start, end) {
+  const sameDay = localDay.format(start) === localDay.format(end);
+  const endText = sameDay ? timeFormat.format(end)
+    : `${dayFormat.format(end)}, ${timeFormat.format(end)}`;
+  return `${dayFormat.format(start)}, ${timeFormat.format(start)}–${endText}`;
+}
+
+function sessionStatus(start, end, live, now) {
+  if (live || (start <= now && now < end)) return "On now";
+  if (now >= end) return "Has ended";
+  const minutes = Math.ceil((start - now) / MINUTE_MS);
+  if (minutes < 60) return `Starts in ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `Starts in ${hours} h ${minutes % 60} min`;
+  return "";
+}
+
+function showSessions() {
+  const now = Date.now();
+  for (const card of sessionList.querySelectorAll(".session-card")) {
+    const start = new Date(card.dataset.startsAt);
+    const end = new Date(card.dataset.endsAt);
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) continue;
+    const when = card.querySelector(".session-when");
+    const text = sessionWhen(start, end);
+    if (when.textContent !== text) when.textContent = text;
+    const status = card.querySelector(".session-status");
+    const statusText = sessionStatus(start, end, card.dataset.live === "true", now);
+    if (status.textContent !== statusText) status.textContent = statusText;
+    status.hidden = !statusText;
+  }
+}
+
+if (sessionList) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  document.getElementById("sessions-zone").textContent =
+    `Times are shown in your time zone${zone ? ` (${zone.replaceAll("_", " ")})` : ""}.`;
+  showSessions();
+  setInterval(showSessions, 30000);
+}

@@ -262,3 +262,18 @@ def test_admins_see_trends_per_room_and_per_host(client):
     assert "/sessions/feedback/trends/" in client.get("/sessions/feedback/").content.decode()
     assert client.post("/sessions/feedback/trends/").status_code == 405
 
+
+
+@pytest.mark.django_db
+def test_staff_find_the_dashboard_and_their_session_feedback_in_the_menu(client):
+    from chat.models import Role
+    from tests.factories import make_staff
+
+    client.get("/")
+    page = client.get("/").content.decode()
+    assert "/sessions/feedback/" not in page and ">Dashboard<" not in page
+    staff = make_staff(Role.PEER_SUPPORTER)
+    assert staff.user is not None
+    client.force_login(staff.user)
+    page = client.get("/").content.decode()
+    assert 'href="/sessions/feedback/"' in page and 'href="/moderation/"' in page

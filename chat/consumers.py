@@ -228,8 +228,28 @@ def _accept(member_id: int, room_id: int, version: int) -> dict[str, Any]:
     return room_rules(room_id=room_id).as_frame_field(accepted=True)
 
 
+def _about(frame: Any) -> dict[str, Any]:
+    """What an error frame answering `frame` names, so the client can tell which request
+    it refuses."""
+    if isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
+        return {"aside_id": frame.aside_id}
+    if isinstance(frame, HostFrame):
+        return {"request": "host", "action": frame.action}
+    if isinstance(frame, HandFrame):
+        return {"request": "raise_hand" if frame.raise_hand else "lower_hand"}
+    if isinstance(frame, EndTurnFrame):
+        return {"request": "pass" if frame.passing else "end_turn"}
+    if isinstance(frame, ReactFrame):
+        return {"request": "react"}
+    if isinstance(frame, FeedbackFrame):
+        return {"request": "feedback", "session_id": frame.session_id}
+    return {}
+
+
 class RoomConsumer(HearthSocket):
     room: Room | None = None
+    # What the frame being handled is, for its refusals; replaced per frame, never mutated.
+    _refusal_about: dict[str, Any] = {}
     member: Member | None = None
     room_id: int = 0
     member_id: int = 0
@@ -290,19 +310,21 @@ class RoomConsumer(HearthSocket):
             await self.refuse(refusal, client_id=refusal.client_id)
             return
         client_id = frame.client_id if isinstance(frame, SendFrame | AsideSendFrame) else None
-        # A refusal names what it refuses: the send (client_id) and the take-aside.
-        about = ({"aside_id": frame.aside_id}
-                 if isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame) else {})
+        # A refusal names what it refuses: the send (client_id), the take-aside, the request.
+        about = _about(frame)
+        self._refusal_about = about
         try:
             await self._handle(frame)
         except (SanctionRefusedError, sessions.SlowModeError) as refusal:
             await self.refuse(refusal, client_id=client_id, retry_after=refusal.retry_after)
         except HearthError as refusal:
-            await self.refuse(refusal, client_id=client_id, **about)
+            await self.refuse(refusal, client_id=client_id)
         except Exception as exc:
             # Never crash the socket; the client keeps unacknowledged sends and retries them.
             logger.exception("frame handling failed: %s", type(exc).__name__)
             await self.send_frame(error_frame(ErrorCode.INTERNAL_ERROR, client_id=client_id))
+        finally:
+            self._refusal_about = {}
 
     async def _handle(self, frame: Any) -> None:
         if isinstance(frame, SendFrame):
@@ -416,6 +438,11 @@ class RoomConsumer(HearthSocket):
                                                            self.region)
         await self.send_frame(card)
 
+    async def refuse(self, refusal: HearthError, *, client_id: str | None = None,
+                     retry_after: float | None = None, **extra: Any) -> None:
+        await super().refuse(refusal, client_id=client_id, retry_after=retry_after,
+                             **{**self._refusal_about, **extra})
+
     async def _handle_react(self, frame: ReactFrame) -> None:
         wait = hub.reaction_bucket(self.member_id).take()
         if wait:
@@ -448,7 +475,9 @@ class RoomConsumer(HearthSocket):
         await self.send_frame({"type": "feedback_received", "session_id": frame.session_id})
 
     async def _handle_set_region(self, frame: SetRegionFrame) -> None:
-        session = self.scope["session"]
+        # Saved on a fresh copy: another tab may have written to this session since.
+        session = await database_sync_to_async(_stored_session)(self.scope["session"])
+        self.scope["session"] = session
         session[REGION_SESSION_KEY] = frame.region
         await database_sync_to_async(session.save)()
         self.region = frame.region

@@ -22,6 +22,7 @@ from chat.models import Member
 from chat.protocol import ProtocolError, clean_body
 from rooms.models import FeedbackTag, HostedSession, SessionFeedback
 from rooms.schedule import is_occurrence, occurrence_bounds
+from rooms.sessions import occurrence_date
 
 MOOD_MIN, MOOD_MAX = 1, 5
 COMMENT_MAX_CHARS = 500
@@ -110,11 +111,17 @@ def submit_feedback(*, session_id: int, occurrence_on: date | str, mood_before: 
     session = HostedSession.objects.filter(pk=session_id).first()
     if session is None:
         raise HearthError(ErrorCode.INVALID_FIELD, "That session doesn't exist.")
-    if not is_occurrence(session, on):
+    now = now or timezone.now()
+    # The occurrence the host actually ran counts from when they started it (a host may
+    # start early, or run a session on another day); otherwise the schedule decides.
+    ran = session.started_at is not None and occurrence_date(session, session.started_at) == on
+    if ran and session.started_at is not None:
+        start, end = session.started_at, session.ended_at or now
+    elif is_occurrence(session, on):
+        start, end = occurrence_bounds(session, on)
+    else:
         raise HearthError(ErrorCode.INVALID_FIELD,
                           "That session didn't take place on that day.")
-    start, end = occurrence_bounds(session, on)
-    now = now or timezone.now()
     if now < start:
         raise HearthError(ErrorCode.INVALID_PHASE,
                           "Feedback opens once the session has started.")

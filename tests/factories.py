@@ -6,7 +6,7 @@ import itertools
 
 from chat.models import Member, Role
 from chat.services import PostResult, add_staff, create_anonymous_member, post_message
-from rooms.models import Audience, FocusArea, Room, RoomKind
+from rooms.models import Audience, FocusArea, HostedSession, Room, RoomKind
 
 _counter = itertools.count(1)
 
@@ -48,3 +48,32 @@ def post_in_room(*, member: Member, room: Room, client_id: str, body: str,
     accept_room_rules(member, room)
     return post_message(member=member, room=room, client_id=client_id, body=body,
                         recent_bodies=recent_bodies)
+
+
+def make_session(*, room: Room | None = None, host: Member | None = None,
+                 co_hosts: tuple[Member, ...] = (), live: bool = False,
+                 minutes_ago: int = 5, share_seconds: int | None = None) -> HostedSession:
+    """A one-off hosted session (UTC) that started `minutes_ago` and lasts an hour, made
+    with the scheduling service; `live=True` also starts it as its host does."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rooms.models import Recurrence, SessionTemplate
+    from rooms.schedule import schedule_session
+    from rooms.sessions import start
+
+    room = room or make_room(kind=RoomKind.HOSTED)
+    host = host or make_staff(Role.PEER_SUPPORTER)
+    begins = timezone.now() - timedelta(minutes=minutes_ago)
+    session = schedule_session(
+        room=room, title=f"Circle {next(_counter)}", host=host, time_zone="UTC",
+        first_date=begins.date(), start_time=begins.time().replace(microsecond=0),
+        recurrence=Recurrence.ONCE, co_hosts=co_hosts,
+        template=SessionTemplate.objects.order_by("pk").first())
+    if live:
+        start(host=host, room_id=room.pk)
+    if share_seconds is not None:  # after start, which takes the template's
+        HostedSession.objects.filter(pk=session.pk).update(share_seconds=share_seconds)
+    session.refresh_from_db()
+    return session

@@ -5,12 +5,19 @@ import pytest
 from chat.errors import ErrorCode
 from chat.protocol import (
     CLIENT_FRAME_TYPES,
+    HOST_ACTIONS,
+    REACTIONS,
     AsideLeaveFrame,
     AsideReplyFrame,
     AsideSendFrame,
     AskForSupportFrame,
+    EndTurnFrame,
+    FeedbackFrame,
+    HandFrame,
     HistoryFrame,
+    HostFrame,
     ProtocolError,
+    ReactFrame,
     ResumeFrame,
     SendFrame,
     SetRegionFrame,
@@ -231,3 +238,147 @@ def test_aside_send_refusals_about_the_aside_id_carry_the_client_id(aside_id):
 
 def test_an_aside_body_counts_characters_not_bytes():
     assert parse(_aside_send(body="💛" * 2000)) == AsideSendFrame(3, "a1", "💛" * 2000)
+
+
+# --- hosted sessions' client frames ------------------------------------------------------------
+
+def test_parses_hands_turns_and_reactions():
+    assert parse({"type": "raise_hand"}) == HandFrame(raise_hand=True)
+    assert parse({"type": "lower_hand", "extra": 1}) == HandFrame(raise_hand=False)
+    assert parse({"type": "end_turn"}) == EndTurnFrame(passing=False)
+    assert parse({"type": "pass"}) == EndTurnFrame(passing=True)
+    assert REACTIONS == ("heart", "hug", "me_too", "thank_you")
+    for reaction in REACTIONS:
+        assert parse({"type": "react", "reaction": reaction}) == ReactFrame(reaction, None)
+    assert parse({"type": "react", "reaction": "hug", "seq": 41}) == ReactFrame("hug", 41)
+    assert parse({"type": "react", "reaction": "hug", "seq": None}) == ReactFrame("hug", None)
+    assert parse({"type": "react", "reaction": "hug", "seq": 0}) == ReactFrame("hug", 0)
+    for frame_type in ("raise_hand", "lower_hand", "end_turn", "pass", "react", "host",
+                       "feedback"):
+        assert frame_type in CLIENT_FRAME_TYPES
+
+
+def test_parses_every_host_action():
+    for action in HOST_ACTIONS:
+        assert parse({"type": "host", "action": action}) == HostFrame(action=action)
+    assert parse({"type": "host", "action": "move", "handle": "QuietHeron42", "position": 1,
+                  "seconds": 60, "seq": 4, "prompt_id": 2, "phase": "sharing",
+                  "reason": "  too loud \n"}) == HostFrame(
+        action="move", handle="QuietHeron42", phase="sharing", position=1, seconds=60,
+        seq=4, prompt_id=2, reason="too loud")
+    nulls = dict.fromkeys(("position", "seconds", "seq", "prompt_id"))
+    assert parse({"type": "host", "action": "extend", **nulls}) == HostFrame(action="extend")
+    # Ranges are the service's to judge (it knows the queue); the parser takes any count.
+    extend = parse({"type": "host", "action": "extend", "seconds": 0})
+    assert isinstance(extend, HostFrame) and extend.seconds == 0
+
+
+def test_parses_feedback():
+    assert parse({"type": "feedback", "session_id": 7, "occurrence_on": "2026-11-24"}) == (
+        FeedbackFrame(7, "2026-11-24", None, None, None, (), ""))
+    nulls = {"mood_before": None, "mood_after": None, "helpful": None, "tags": None,
+             "comment": None}
+    assert parse({"type": "feedback", "session_id": 7, "occurrence_on": "2026-11-24",
+                  **nulls}) == FeedbackFrame(7, "2026-11-24", None, None, None, (), "")
+    assert parse({"type": "feedback", "session_id": 7, "occurrence_on": "2026-11-24",
+                  "mood_before": 1, "mood_after": 5, "helpful": False,
+                  "tags": ["felt_heard", "too_fast"], "comment": "  thank you  "}) == (
+        FeedbackFrame(7, "2026-11-24", 1, 5, False, ("felt_heard", "too_fast"), "thank you"))
+    # One spelling per day, so "once per occurrence" can't be sidestepped.
+    compact = parse({"type": "feedback", "session_id": 7, "occurrence_on": "20261124"})
+    assert isinstance(compact, FeedbackFrame) and compact.occurrence_on == "2026-11-24"
+
+
+def _host(**fields: object) -> dict[str, object]:
+    return {"type": "host", "action": "call", **fields}
+
+
+def _feedback(**fields: object) -> dict[str, object]:
+    return {"type": "feedback", "session_id": 7, "occurrence_on": "2026-11-24", **fields}
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        # react
+        ({"type": "react"}, ErrorCode.MISSING_FIELD),
+        ({"type": "react", "reaction": None}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": ""}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "thumbs_down"}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "HEART"}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": " heart"}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": 1}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": ["heart"]}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": {"heart": 1}}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "heart", "seq": "41"}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "heart", "seq": -1}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "heart", "seq": 1.5}, ErrorCode.INVALID_FIELD),
+        ({"type": "react", "reaction": "heart", "seq": True}, ErrorCode.INVALID_FIELD),
+        # host
+        ({"type": "host"}, ErrorCode.MISSING_FIELD),
+        ({"type": "host", "action": None}, ErrorCode.INVALID_FIELD),
+        ({"type": "host", "action": ""}, ErrorCode.INVALID_FIELD),
+        ({"type": "host", "action": "dance"}, ErrorCode.INVALID_FIELD),
+        ({"type": "host", "action": "Next_Phase"}, ErrorCode.INVALID_FIELD),
+        ({"type": "host", "action": 3}, ErrorCode.INVALID_FIELD),
+        ({"type": "host", "action": ["call"]}, ErrorCode.INVALID_FIELD),
+        (_host(handle=None), ErrorCode.INVALID_FIELD),
+        (_host(handle=42), ErrorCode.INVALID_FIELD),
+        (_host(handle="x" * 65), ErrorCode.INVALID_FIELD),
+        (_host(handle="bell\x07"), ErrorCode.CONTROL_CHARACTERS),
+        (_host(phase=2), ErrorCode.INVALID_FIELD),
+        (_host(phase="s" * 17), ErrorCode.INVALID_FIELD),
+        (_host(position=-1), ErrorCode.INVALID_FIELD),
+        (_host(position="1"), ErrorCode.INVALID_FIELD),
+        (_host(position=True), ErrorCode.INVALID_FIELD),
+        (_host(position=1.5), ErrorCode.INVALID_FIELD),
+        (_host(seconds=-60), ErrorCode.INVALID_FIELD),
+        (_host(seconds="60"), ErrorCode.INVALID_FIELD),
+        (_host(seconds=False), ErrorCode.INVALID_FIELD),
+        (_host(seconds=30.5), ErrorCode.INVALID_FIELD),
+        (_host(seq=-4), ErrorCode.INVALID_FIELD),
+        (_host(seq="4"), ErrorCode.INVALID_FIELD),
+        (_host(prompt_id=-2), ErrorCode.INVALID_FIELD),
+        (_host(prompt_id=[2]), ErrorCode.INVALID_FIELD),
+        (_host(reason=None), ErrorCode.INVALID_FIELD),
+        (_host(reason=5), ErrorCode.INVALID_FIELD),
+        (_host(reason="r" * 501), ErrorCode.INVALID_FIELD),
+        (_host(reason="nul\x00"), ErrorCode.CONTROL_CHARACTERS),
+        # feedback
+        ({"type": "feedback", "occurrence_on": "2026-11-24"}, ErrorCode.MISSING_FIELD),
+        ({"type": "feedback", "session_id": 7}, ErrorCode.MISSING_FIELD),
+        (_feedback(session_id="7"), ErrorCode.INVALID_FIELD),
+        (_feedback(session_id=-7), ErrorCode.INVALID_FIELD),
+        (_feedback(session_id=True), ErrorCode.INVALID_FIELD),
+        (_feedback(session_id=None), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on=None), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on=20261124), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on=""), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on="tomorrow"), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on="2026-13-01"), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on="2026-02-30"), ErrorCode.INVALID_FIELD),
+        (_feedback(occurrence_on="2026-11-24T19:00"), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_before=0), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_before=6), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_before=-1), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_after="4"), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_after=True), ErrorCode.INVALID_FIELD),
+        (_feedback(mood_after=3.5), ErrorCode.INVALID_FIELD),
+        (_feedback(helpful="true"), ErrorCode.INVALID_FIELD),
+        (_feedback(helpful=1), ErrorCode.INVALID_FIELD),
+        (_feedback(helpful=0), ErrorCode.INVALID_FIELD),
+        (_feedback(tags="felt_heard"), ErrorCode.INVALID_FIELD),
+        (_feedback(tags={"felt_heard": True}), ErrorCode.INVALID_FIELD),
+        (_feedback(tags=""), ErrorCode.INVALID_FIELD),
+        (_feedback(tags=[1]), ErrorCode.INVALID_FIELD),
+        (_feedback(tags=[None]), ErrorCode.INVALID_FIELD),
+        (_feedback(tags=["t" * 33]), ErrorCode.INVALID_FIELD),
+        (_feedback(tags=["felt_heard"] * 21), ErrorCode.INVALID_FIELD),
+        (_feedback(comment=5), ErrorCode.INVALID_FIELD),
+        (_feedback(comment=["hi"]), ErrorCode.INVALID_FIELD),
+        (_feedback(comment="c" * 501), ErrorCode.INVALID_FIELD),
+        (_feedback(comment="bell\x07"), ErrorCode.CONTROL_CHARACTERS),
+    ],
+)
+def test_bad_session_frames_get_their_exact_code(frame, code):
+    assert refusal(frame).code == code

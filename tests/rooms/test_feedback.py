@@ -260,3 +260,26 @@ def test_trends_by_room_and_by_host_go_week_by_week():
 def test_weeks_start_on_monday():
     assert week_of(date(2026, 11, 22)) == date(2026, 11, 16)  # a Sunday
     assert week_of(date(2026, 11, 16)) == date(2026, 11, 16)
+
+
+def test_feedback_counts_from_when_the_host_actually_started():
+    """A host who starts 25 minutes early (or on another day) still gets feedback for the
+    session they ran."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rooms.feedback import submit_feedback
+    from rooms.models import HostedSession, SessionState
+    from rooms.sessions import occurrence_date
+    from tests.factories import make_room, make_staff
+
+    started = timezone.now() - dt.timedelta(minutes=5)
+    session = HostedSession.objects.create(
+        room=make_room(), title="Early", host=make_staff(), time_zone="Europe/London",
+        first_date=(timezone.now() + dt.timedelta(days=3)).date(), start_time=dt.time(19),
+        state=SessionState.SCHEDULED, started_at=started, ended_at=timezone.now())
+    on = occurrence_date(session, started)
+    stored = submit_feedback(session_id=session.pk, occurrence_on=on.isoformat(),
+                             mood_before=2, mood_after=4, helpful=True, tags=[], comment="")
+    assert stored.occurrence_on == on

@@ -82,6 +82,27 @@ class Chatter:
     async def close(self) -> None:
         await self.ws.close()
 
+    # --- hosted sessions -----------------------------------------------------------------
+    async def session_state(self, timeout: float = TIMEOUT, **expected: Any) -> dict[str, Any]:
+        """The first `session_state` whose session has these values (older ones skipped)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.frame("session_state", timeout=max(0.01, deadline - loop.time()))
+            session: dict[str, Any] = frame["session"]
+            if all(session.get(key) == value for key, value in expected.items()):
+                return session
+
+    async def refused(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send a frame that must be refused and return the error (a send's, by client_id)."""
+        await send_frame(self.ws, frame)
+        if "client_id" in frame:
+            reply = await self.reply_to(str(frame["client_id"]))
+        else:
+            reply = await self.frame("error")
+        assert reply["type"] == "error", reply
+        return reply
+
 
 async def join(servers: Servers, room: str, cookie: str | None, *, worker: int = 0,
                accept_rules: bool = True, **kwargs: Any) -> Chatter:

@@ -80,6 +80,10 @@ class Servers:
                               check=True)
         return done.stdout
 
+    def shell(self, code: str) -> str:
+        """Run Python in `manage.py shell` against the servers' database; its stdout."""
+        return self.manage("shell", "--verbosity", "0", "-c", code)
+
     def log_text(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in self.logs if path.exists())
 

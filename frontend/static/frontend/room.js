@@ -7,6 +7,7 @@
 
 import { AsideConversation, backoffDelay, el, newClientId, sendFrame, setConnectionState,
   socketUrl } from "./common.js";
+import { SessionUI } from "./session.js";
 
 const root = document.getElementById("room");
 const slug = root.dataset.slug;
@@ -68,6 +69,7 @@ const FINAL_CLOSES = {
   4404: "This room doesn't exist or is closed.",
   4409: "This room is full right now, so the group can stay small. Please try another room or come back soon.",
   4410: "Your handle and messages have been erased.",
+  4423: "This session has started and is closed to newcomers. Please try another room, or join the next session.",
   4429: "You have this chat open in too many tabs. Close one, then reload this page.",
 };
 // Notices from moderation: a plain heading for each kind; the urgent ones interrupt.
@@ -87,6 +89,8 @@ const APPEALABLE = new Set(["hidden", "warning", "timeout", "ban"]);
 const REPORT_ERRORS = new Set(["message_not_found", "already_reported", "cannot_report_self",
   "note_too_long", "invalid_field"]);
 const ASIDE_ERRORS = new Set(["aside_not_found", "aside_closed"]);
+// A hosted session refused a message: the text goes back in the box with the reason.
+const SESSION_SEND_ERRORS = new Set(["not_your_turn", "session_paused", "slow_mode"]);
 // Shown to everyone but the author while a moderator looks (safe-messaging guidance).
 const COLLAPSED_TEXT = "This message is waiting for a moderator";
 const STATUS_NOTES = {
@@ -123,6 +127,20 @@ const asides = new Map();  // aside id -> AsideConversation (this member's side 
 const shown = new Map();   // seq -> <li>
 const outbox = new Map(loadOutbox()); // client_id -> body, until acknowledged
 const muted = new Set(Array.from(mutedList.querySelectorAll("li"), (li) => li.dataset.handle));
+const session = new SessionUI({
+  slug,
+  send: (frame) => send(frame),
+  announce: (text) => announce(text),
+  updateComposer: () => updateComposer(),
+  focusComposer: () => focusComposer(),
+  // The sharer's latest message on screen: what a reaction answers.
+  sharerMessageSeq: (handle) => {
+    const items = [...list.querySelectorAll("li.message[data-seq]")]
+      .filter((li) => li.dataset.handle === handle && !li.hidden);
+    return items.length ? Number(items[items.length - 1].dataset.seq) : null;
+  },
+  messageItem: (seq) => shown.get(seq) || null,
+});
 
 function loadOutbox() {
   try { return JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]"); } catch { return []; }
@@ -242,7 +260,10 @@ function onFrame(text) {
     case "take_aside_state": return onAsideState(frame);
     case "take_aside_message": return onAsideMessage(frame);
     case "take_aside_ack": return onAsideAck(frame);
-    default: return undefined; // newer server, older page: ignore what we don't know
+    default:
+      // Hosted sessions' frames; anything else is from a newer server: ignored.
+      session.onFrame(frame);
+      return undefined;
   }
 }
 
@@ -256,6 +277,7 @@ function onWelcome(frame) {
   if (frame.rules) setRules(frame.rules);
   if (frame.staffing) setStaffing(frame.staffing);
   if (frame.asides) restoreAsides(frame.asides);
+  session.welcome(frame);
   if (caughtUpTo === null) {
     caughtUpTo = frame.head_seq;
     firstHead = frame.head_seq;
@@ -393,6 +415,12 @@ function onError(frame) {
   const ours = frame.client_id && outbox.has(frame.client_id);
   const conversation = asideForError(frame);
   if (conversation) return asideError(conversation, frame);
+  if (ours && SESSION_SEND_ERRORS.has(frame.code)) {
+    giveBack(frame.client_id);
+    if (frame.code === "slow_mode") session.noteSlowMode(frame.retry_after);
+    return showError(frame.detail);
+  }
+  if (session.onError(frame)) return undefined;
   if (supportWaiting && !ours && !frame.client_id) {
     // The answer to "talk to someone" or to a region change: shown on the card.
     supportWaiting = false;
@@ -570,14 +598,21 @@ function roomUnstaffed() {
 function updateComposer() {
   const needsRules = !rulesAccepted();
   const unstaffed = roomUnstaffed();
-  input.disabled = needsRules || closedForGood || unstaffed;
-  sendButton.disabled = needsRules || closedForGood || unstaffed || pausedUntil > Date.now();
+  const sessionBlock = session.postingBlock(); // paused, or someone else's turn
+  const slowNote = session.slowNote();
+  input.disabled = needsRules || closedForGood || unstaffed || Boolean(sessionBlock);
+  sendButton.disabled = needsRules || closedForGood || unstaffed || Boolean(sessionBlock)
+    || Boolean(slowNote) || pausedUntil > Date.now();
   if (closedForGood) {
     hintEl.textContent = "Posting isn't available in this room right now.";
   } else if (unstaffed) {
     hintEl.textContent = "You can read along. Posting opens again when someone from the team is on duty.";
   } else if (needsRules) {
     hintEl.textContent = "Please read the ground rules and press “I agree” to start posting.";
+  } else if (sessionBlock) {
+    hintEl.textContent = sessionBlock;
+  } else if (slowNote) {
+    hintEl.textContent = slowNote;
   } else {
     hintEl.textContent = HINT_TEXT;
   }
@@ -739,10 +774,9 @@ function insertMessage(frame, mine) {
   li.dataset.handle = frame.handle;
   if (mine) li.classList.add("mine");
   li.append(authorLine(frame.handle, frame.role, frame.sent_at));
-  if (!mine) {
-    li.classList.add("has-actions");
-    li.append(actionsToggle(frame));
-  }
+  // Everyone else's messages have a menu; one's own only for a host (to pin it).
+  li.classList.add("has-actions");
+  li.append(actionsToggle(frame, mine));
   const body = el("div", "msg-body");
   if (collapsedForMe(frame, mine)) {
     li.classList.add("collapsed");
@@ -799,6 +833,7 @@ function renderPresence(presence) {
     return li;
   }));
   renderPresence.last = presence;
+  session.setPresence(presence);
 }
 
 let announceBuffer = [];
@@ -809,15 +844,17 @@ function announce(text) {
   setTimeout(() => {
     const items = announceBuffer;
     announceBuffer = [];
-    announcer.textContent = items.length > 3 ? `${items.length} new messages` : items.join(". ");
+    // Joined into sentences, without doubling a full stop the text already has.
+    const joined = items.reduce((text, item) => (text ? `${text}${/[.!?]$/.test(text) ? " " : ". "}${item}` : item), "");
+    announcer.textContent = items.length > 3 ? `${items.length} new messages` : joined;
   }, 500);
 }
 
 // --- per-message actions: a disclosure menu, by keyboard or pointer -----------------------
 let openMenu = null; // {toggle, menu}
 
-function actionsToggle(frame) {
-  const wrap = el("div", "msg-actions");
+function actionsToggle(frame, mine) {
+  const wrap = el("div", mine ? "msg-actions msg-actions-host" : "msg-actions");
   const toggle = el("button", "msg-actions-toggle", "⋯");
   toggle.type = "button";
   toggle.setAttribute("aria-expanded", "false");
@@ -843,8 +880,18 @@ function showMenu(toggle, wrap, frame) {
     menu.append(li);
     return button;
   };
-  const first = item("Report message", () => openReport(frame, toggle));
-  item(`Mute ${frame.handle}`, () => send({ type: "mute", handle: frame.handle }));
+  const mine = isMine(frame);
+  let first = null;
+  for (const [label, action] of session.menuItems(frame)) {
+    const button = item(label, action);
+    first = first || button;
+  }
+  if (!mine) {
+    const report = item("Report message", () => openReport(frame, toggle));
+    first = first || report;
+    item(`Mute ${frame.handle}`, () => send({ type: "mute", handle: frame.handle }));
+  }
+  if (!first) { menu.remove(); return; }
   wrap.append(menu);
   // Open upwards when the list's scroll box would cut it off below.
   const box = list.getBoundingClientRect();
@@ -1262,6 +1309,8 @@ function submit() {
     showError(`Posting is paused until ${clockLabel(pausedUntil)}. Your message is still here.`);
     return;
   }
+  const block = session.postingBlock() || session.slowRefusal();
+  if (block) { showError(block); return; }
   const clientId = newClientId();
   outbox.set(clientId, body);
   saveOutbox();

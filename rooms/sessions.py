@@ -168,8 +168,16 @@ def note_arrival(*, member: Member, room: Room) -> None:
     taking_part = SessionParticipant.objects.filter(session=session, member=member).exists()
     if taking_part:
         return
-    if session.locked and not member.is_staff_member and not is_host(session, member.pk):
+    if member.is_staff_member or is_host(session, member.pk):
+        SessionParticipant.objects.get_or_create(session=session, member=member)
+        return
+    if session.locked:
         raise HearthError(ErrorCode.SESSION_LOCKED)
+    # The session's own size (a small circle), counting members who have taken part.
+    taking_part_now = SessionParticipant.objects.filter(
+        session=session, member__role="member").count()
+    if taking_part_now >= session.capacity:
+        raise HearthError(ErrorCode.ROOM_FULL)
     SessionParticipant.objects.get_or_create(session=session, member=member)
 
 

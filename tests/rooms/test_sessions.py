@@ -718,3 +718,18 @@ def test_session_state_lists_what_the_room_sees(circle: Circle):
                                       "closing_prompt", "grounding_text"}
     assert field["prompts"] and all(set(p) == {"id", "text"} for p in field["prompts"])
     assert json.loads(json.dumps(field)) == field  # plain JSON
+
+
+def test_a_live_session_admits_members_up_to_its_own_capacity_and_staff_always():
+    session = make_session(live=True)
+    HostedSession.objects.filter(pk=session.pk).update(capacity=2)
+    room = session.room
+    first, second, third = make_member(), make_member(), make_member()
+    for member in (first, second):
+        sessions.note_arrival(member=member, room=room)
+    with pytest.raises(HearthError) as refused:
+        sessions.note_arrival(member=third, room=room)
+    assert refused.value.code == ErrorCode.ROOM_FULL
+    # Someone already taking part comes back; staff are never counted.
+    sessions.note_arrival(member=first, room=room)
+    sessions.note_arrival(member=make_staff(Role.MODERATOR), room=room)

@@ -52,7 +52,7 @@ from moderation.rules import accept_rules, has_accepted, room_rules
 from moderation.sanctions import SanctionRefusedError, ensure_not_banned
 from moderation.watch import watcher
 from rooms import sessions
-from rooms.models import Room
+from rooms.models import Room, RoomKind
 from rooms.selectors import room_presence, room_summary
 from rooms.services import join_room, leave_room
 
@@ -105,7 +105,7 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str,
     except HearthError:
         leave_room(channel_name=channel_name)
         raise
-    hosted = sessions.current_session(room_id=room.pk)
+    hosted = sessions.current_session(room_id=room.pk) if room.kind == RoomKind.HOSTED else None
     rules = room_rules(room_id=room.pk)
     region = _region(session, headers)
     return {
@@ -189,15 +189,19 @@ def _stored_session(session: Any) -> Any:
     return fresh
 
 
-def _submit_feedback(frame: FeedbackFrame) -> None:
+def _submit_feedback(frame: FeedbackFrame, member_id: int) -> None:
     from rooms.feedback import submit_feedback
+
+    # Only people who took part answer; the answer itself is stored with no link to them.
+    if not sessions.took_part(member_id=member_id, session_id=frame.session_id):
+        raise HearthError(ErrorCode.INVALID_FIELD, "Feedback is for people who took part.")
 
     submit_feedback(session_id=frame.session_id, occurrence_on=frame.occurrence_on,
                     mood_before=frame.mood_before, mood_after=frame.mood_after,
                     helpful=frame.helpful, tags=list(frame.tags), comment=frame.comment)
 
 
-def _support_card(tier: str, seq: int, region: str | None) -> dict[str, Any]:
+def _support_card(tier: str, seq: int | None, region: str | None) -> dict[str, Any]:
     return support.support_frame(tier=tier, seq=seq, region=region,
                                  staff_on_duty=duty.on_duty_count())
 
@@ -317,8 +321,10 @@ class RoomConsumer(HearthSocket):
             await self._handle(frame)
         except (SanctionRefusedError, sessions.SlowModeError) as refusal:
             await self.refuse(refusal, client_id=client_id, retry_after=refusal.retry_after)
+            await self._send_card_for_refusal(refusal)
         except HearthError as refusal:
             await self.refuse(refusal, client_id=client_id)
+            await self._send_card_for_refusal(refusal)
         except Exception as exc:
             # Never crash the socket; the client keeps unacknowledged sends and retries them.
             logger.exception("frame handling failed: %s", type(exc).__name__)
@@ -348,17 +354,26 @@ class RoomConsumer(HearthSocket):
         elif isinstance(frame, MuteFrame):
             await self._handle_mute(frame)
         elif isinstance(frame, SetRegionFrame):
-            await self._handle_set_region(frame)
+            wait = hub.read_bucket(self.member_id).take()
+            if wait:
+                await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
+            else:
+                await self._handle_set_region(frame)
         elif isinstance(frame, AskForSupportFrame):
             await self._handle_ask_for_support(frame)
         elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
             await self._handle_aside(frame)
         elif isinstance(frame, ReactFrame):
             await self._handle_react(frame)
-        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame):
-            await database_sync_to_async(_session_frame)(self.member, self.room_id, frame)
-        elif isinstance(frame, FeedbackFrame):
-            await self._handle_feedback(frame)
+        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame | FeedbackFrame):
+            # Each of these writes and tells the whole room: they share the read limit.
+            wait = hub.read_bucket(self.member_id).take()
+            if wait:
+                await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
+            elif isinstance(frame, FeedbackFrame):
+                await self._handle_feedback(frame)
+            else:
+                await database_sync_to_async(_session_frame)(self.member, self.room_id, frame)
 
     def _groups(self) -> tuple[str, ...]:
         # With the layer down (Redis stopped) the socket still works: sends are stored and
@@ -425,6 +440,11 @@ class RoomConsumer(HearthSocket):
             await database_sync_to_async(moderation.push_queue_item)(
                 result.review_item_id)
 
+    async def _send_card_for_refusal(self, refusal: HearthError) -> None:
+        if refusal.support_tier is not None:
+            await self.send_frame(await database_sync_to_async(_support_card)(
+                refusal.support_tier, None, self.region))
+
     async def _send_support_card(self, result: PostResult) -> None:
         tier = support.card_tier(result.verdict.signals) if result.verdict else None
         if tier is None:
@@ -448,11 +468,10 @@ class RoomConsumer(HearthSocket):
         if wait:
             await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
             return
-        if self.member is None or not await database_sync_to_async(
-                sessions.live_session)(room_id=self.room_id):
-            await self.refuse(HearthError(ErrorCode.INVALID_PHASE,
-                                          "Reactions are for live sessions."))
+        if self.member is None:
             return
+        await database_sync_to_async(sessions.ensure_may_react)(member_id=self.member_id,
+                                                                room_id=self.room_id)
         # A fixed set, never screened, never stored: a hug, not a message.
         await send_to_group(room_group(self.room_id), {
             "type": "room.frame", "author_id": self.member_id, "text": encode({
@@ -468,7 +487,7 @@ class RoomConsumer(HearthSocket):
         if key in given:
             await self.refuse(HearthError(ErrorCode.FEEDBACK_ALREADY_GIVEN))
             return
-        await database_sync_to_async(_submit_feedback)(frame)
+        await database_sync_to_async(_submit_feedback)(frame, self.member_id)
         # Remembered in this browser's session only: nothing pairs a member with an answer.
         session[FEEDBACK_SESSION_KEY] = [*given, key][-50:]
         await database_sync_to_async(session.save)()

@@ -149,6 +149,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
 class HearthError(Exception):
     """A refusal with a code from ErrorCode; callers turn it into an error frame or form error."""
 
+    # Set when a message refused for an ordinary reason (not your turn, slow mode, a
+    # staffed-only room) carried words of distress: the writer still gets the support card.
+    support_tier: str | None = None
+
     def __init__(self, code: ErrorCode, detail: str | None = None) -> None:
         super().__init__(code.value)
         self.code = code

@@ -14,7 +14,7 @@ from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
 from chat.rendering import render_message_html
-from moderation import duty, escalations
+from moderation import duty, escalations, support
 from moderation import services as moderation
 from moderation.models import ScreeningAction
 from moderation.policy import Verdict
@@ -112,10 +112,20 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
         return _as_retry(existing, room)
     if not Member.objects.filter(pk=member.pk).exists():
         raise HearthError(ErrorCode.MEMBER_ERASED)
-    moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
-    duty.ensure_room_open(room=room)
-    sessions.ensure_may_post(member_id=member.pk, room=room)
+    # Screening comes first: someone in crisis whose message cannot be posted (not their
+    # turn, a paused session, a staffed-only room, a timeout) still gets the support card,
+    # and the team is alerted with their words.
     verdict = moderation.screen(text=body, room_id=room.pk, recent_bodies=recent_bodies)
+    try:
+        moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
+        duty.ensure_room_open(room=room)
+        sessions.ensure_may_post(member_id=member.pk, room=room)
+    except HearthError as refusal:
+        refusal.support_tier = support.card_tier(verdict.signals)
+        if refusal.support_tier is not None:
+            escalations.record_for_unposted(member=member, room=room, body=verdict.body,
+                                            signals=verdict.signals)
+        raise
     if verdict.action == ScreeningAction.BLOCK:
         moderation.log_blocked(verdict)
         raise MessageBlockedError(verdict)

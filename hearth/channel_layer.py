@@ -30,3 +30,12 @@ class OutageTolerantRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
                 logger.warning("channel layer unreachable, retrying: %s", type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def _clean_receive_backup(self, index: int, channel: str) -> None:
+        # channels_redis runs this as a background task after each receive; with Redis gone
+        # its error would surface as "Task exception was never retrieved". The backup entry
+        # it could not pop is only a copy of a message already delivered.
+        try:
+            await super()._clean_receive_backup(index, channel)
+        except Exception as exc:
+            logger.warning("channel layer backup not cleaned: %s", type(exc).__name__)

@@ -115,7 +115,9 @@ class Staffing:
 
 
 def staffing_for(*, room: Room) -> Staffing:
-    return Staffing(staffed_only=room.staffed_only, on_duty=on_duty_count())
+    # The count is only read where it decides something (a query saved on every join).
+    return Staffing(staffed_only=room.staffed_only,
+                    on_duty=on_duty_count() if room.staffed_only else 0)
 
 
 def ensure_room_open(*, room: Room) -> None:

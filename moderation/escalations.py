@@ -21,6 +21,7 @@ from chat.errors import ErrorCode, HearthError
 from chat.events import STAFF_GROUP, send_to_group_sync
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
+from chat.rendering import render_message_html
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -84,15 +85,19 @@ def _raise_or_open(*, member_id: int, room_id: int, tier: EscalationTier,
             context=_context_before(message) if message is not None else [],
             member_asked_at=now if asked else None)
         return escalation, "new"
+    event = "updated"
     if _RANK[EscalationTier(tier)] > _RANK[EscalationTier(current.tier)]:
         current.tier = tier
+        if current.acknowledged_at is not None:
+            # Worse than when someone took it: everyone on the team hears, on duty or not.
+            event = "raised"
     if message is not None:
         current.message = message
         current.context = _context_before(message)
     if asked:
         current.member_asked_at = now
     current.save()
-    return current, "updated"
+    return current, event
 
 
 def record_for_message(*, message: Message, signals: tuple[Signal, ...]) -> Escalation | None:
@@ -105,6 +110,27 @@ def record_for_message(*, message: Message, signals: tuple[Signal, ...]) -> Esca
                                        message=message, asked=False)
     escalation_id = escalation.pk
     transaction.on_commit(lambda: push_escalation(escalation_id, event))
+    return escalation
+
+
+def record_for_unposted(*, member: Member, room: Room, body: str,
+                        signals: tuple[Signal, ...]) -> Escalation | None:
+    """Words of distress in a message that could not be posted: the team still sees them,
+    as the last line of the escalation's context (the room never does)."""
+    tier = escalation_tier(signals)
+    if tier is None:
+        return None
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).first()
+        escalation, event = _raise_or_open(member_id=member.pk, room_id=room.pk, tier=tier,
+                                           source=EscalationSource.SCREENING, message=None,
+                                           asked=False)
+        escalation.context = [*escalation.context[-CONTEXT_BEFORE:], {
+            "seq": None, "handle": member.handle, "role": member.role,
+            "html": render_message_html(body), "not_posted": True}]
+        escalation.save(update_fields=["context", "updated_at"])
+        escalation_id = escalation.pk
+        transaction.on_commit(lambda: push_escalation(escalation_id, event))
     return escalation
 
 
@@ -170,7 +196,8 @@ def _audit(*, actor: Member, action: AuditAction, escalation: Escalation,
 
 
 def locked_open_escalation(escalation_id: int) -> Escalation:
-    escalation = (Escalation.objects.select_for_update()
+    # Only the escalation's row: post_message locks the room first, then this row.
+    escalation = (Escalation.objects.select_for_update(of=("self",))
                   .select_related("member", "room").filter(pk=escalation_id).first())
     if escalation is None:
         raise HearthError(ErrorCode.ESCALATION_NOT_FOUND)
@@ -228,7 +255,9 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 
 def escalation_frame_field(escalation: Escalation) -> dict[str, Any]:
     message = escalation.message
-    aside = escalation.asides.order_by("-created_at").first()
+    # Prefetched by open_escalations: newest first, without a query per escalation.
+    asides = sorted(escalation.asides.all(), key=lambda a: a.created_at, reverse=True)
+    aside = asides[0] if asides else None
     return {
         "id": escalation.pk, "state": escalation.state, "tier": escalation.tier,
         "source": escalation.source,
@@ -259,8 +288,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _with_relations() -> Any:
-    return Escalation.objects.select_related("member", "room", "message", "acknowledged_by",
-                                             "resolved_by")
+    return (Escalation.objects.select_related("member", "room", "message", "acknowledged_by",
+                                              "resolved_by").prefetch_related("asides"))
 
 
 def open_escalations(*, limit: int = 200) -> list[Escalation]:

@@ -9,7 +9,7 @@ from chat.models import Message
 from moderation.models import Sanction, SanctionKind
 from moderation.rules import rule_title
 from moderation.screening.types import Signal
-from moderation.support import COLLAPSED_NOTICE
+from moderation.support import COLLAPSED_NOTICE, KEPT_FOR_AUTHOR_NOTICE
 
 APPEAL_TEXT = ("If you think this wasn't fair, you can ask a moderator to look at it again "
                "from your You page.")
@@ -37,6 +37,10 @@ def held(*, rule: str, seq: int) -> dict[str, Any]:
     return _notice("held", rule,
                    "Your message is waiting for a moderator to look at it. Only you can see "
                    "it for now. You haven't done anything wrong by writing it.", seq=seq)
+
+
+def kept_for_author(*, seq: int) -> dict[str, Any]:
+    return _notice("kept_for_author", "no-method-details", KEPT_FOR_AUTHOR_NOTICE, seq=seq)
 
 
 def collapsed(*, seq: int) -> dict[str, Any]:

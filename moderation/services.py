@@ -15,7 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
-from chat.events import broadcast_to_room_sync, staff_broadcast_sync, tell_member_sockets_sync
+from chat.events import (
+    broadcast_to_room_sync,
+    room_group,
+    send_to_group_sync,
+    staff_broadcast_sync,
+    tell_member_sockets_sync,
+)
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from moderation import notices
@@ -245,18 +251,26 @@ def hide_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> 
     with transaction.atomic():
         item = _open_item(item_id)
         message = item.message
-        message.status = MessageStatus.HIDDEN
+        # Method details stay hidden from the room, never from the person who wrote them:
+        # their words about their own life are not taken away (crisis path, never punitive).
+        kept_for_author = message.status == MessageStatus.COLLAPSED
+        message.status = MessageStatus.HELD if kept_for_author else MessageStatus.HIDDEN
         message.save(update_fields=["status"])
         _resolve(item, "hidden")
         _audit(actor=moderator, action=AuditAction.HIDE, target=message.author,
                message=message, rule=rule, reason=reason)
 
         def announce() -> None:
-            broadcast_to_room_sync(message.room_id, {
-                "type": "message_removed", "room": message.room.slug, "seqs": [message.seq],
-                "reason": "hidden"})
-            tell_member_sockets_sync(message.author_id, notices.event(
-                notices.hidden(message=message, rule=rule)))
+            if kept_for_author:
+                _remove_for_everyone_but_the_author(message)
+                tell_member_sockets_sync(message.author_id, notices.event(
+                    notices.kept_for_author(seq=message.seq)))
+            else:
+                broadcast_to_room_sync(message.room_id, {
+                    "type": "message_removed", "room": message.room.slug,
+                    "seqs": [message.seq], "reason": "hidden"})
+                tell_member_sockets_sync(message.author_id, notices.event(
+                    notices.hidden(message=message, rule=rule)))
             _push_queue_removed(item.pk)
 
         transaction.on_commit(announce)
@@ -319,8 +333,10 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         withdrawn = item is not None and item.message.status in (MessageStatus.HELD,
                                                                  MessageStatus.COLLAPSED)
         if item is not None and withdrawn:
-            # A sanction says the held message broke a rule: it never reaches the room.
-            item.message.status = MessageStatus.HIDDEN
+            # A sanction says the held message broke a rule: it never reaches the room. Method
+            # details stay with their author, as with hide_message.
+            item.message.status = (MessageStatus.HELD if was_collapsed
+                                   else MessageStatus.HIDDEN)
             item.message.save(update_fields=["status"])
         sanction = Sanction.objects.create(
             member=target, room_id=room_id, kind=kind, rule=rule, reason=reason,
@@ -336,11 +352,8 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
             tell_member_sockets_sync(target.pk, notices.event(
                 notices.sanctioned(sanction=sanction)))
             if item is not None and was_collapsed:
-                # The room saw its placeholder: it goes from every screen.
-                held = item.message
-                broadcast_to_room_sync(held.room_id, {
-                    "type": "message_removed", "room": held.room.slug, "seqs": [held.seq],
-                    "reason": "hidden"})
+                # The room saw its placeholder: it goes from every screen but the author's.
+                _remove_for_everyone_but_the_author(item.message)
             elif item is not None and withdrawn:
                 held = item.message
                 tell_member_sockets_sync(target.pk, {
@@ -375,6 +388,13 @@ def sanction_for_session(*, host: Member, member: Member, room: Room, remove: bo
     transaction.on_commit(lambda: tell_member_sockets_sync(member.pk, notices.event(
         notices.sanctioned(sanction=sanction))))
     return sanction
+
+
+def _remove_for_everyone_but_the_author(message: Message) -> None:
+    send_to_group_sync(room_group(message.room_id), {
+        "type": "room.frame", "author_id": message.author_id, "except_author": True,
+        "text": encode({"type": "message_removed", "room": message.room.slug,
+                        "seqs": [message.seq], "reason": "hidden"})})
 
 
 def read_member_history(*, moderator: Member, member_id: int,

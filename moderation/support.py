@@ -45,8 +45,8 @@ CARD_COPY: Final = {
              "and confidential, and you'll talk to a real person."),
     "imminent": CardCopy(
         title="You don't have to face this alone",
-        body=_ALONE + " Please reach out to someone right now. The line below is free, "
-             "confidential and there for you at any hour."),
+        body=_ALONE + " Please reach out to someone right now. The line below is free and "
+             "confidential, and you'll talk to a real person."),
     "worried_about_someone": CardCopy(
         title="It's kind to look out for them",
         body="It sounds like you're worried about someone. You're not alone with this. You "
@@ -57,8 +57,8 @@ CARD_COPY: Final = {
 ASKED_WITH_STAFF: Final = ("We've let the team know. Someone will invite you to a private chat "
                            "here soon. You don't need to do anything else.")
 ASKED_WITHOUT_STAFF: Final = ("Nobody from our team is on duty right now, so we can't chat "
-                              "one-to-one here yet. The helpline on your card can talk with "
-                              "you now, at any hour.")
+                              "one-to-one here yet. The helpline on your card is there to "
+                              "talk with you.")
 ROOM_CLOSED: Final = ("This room is open when someone from our team is on duty, and nobody "
                       "is right now. You can still read along. If you'd like to talk to "
                       "someone now, the line below is there for you.")
@@ -70,6 +70,10 @@ COLLAPSED_NOTICE: Final = ("Others see your message as waiting for a moderator f
                            "because it includes details about ways of harming yourself, "
                            "which can put others at risk. You haven't done anything wrong, "
                            "and you're welcome to keep talking about how you feel.")
+KEPT_FOR_AUTHOR_NOTICE: Final = ("A moderator looked at your message. It stays visible only to "
+                          "you, because details about ways of harming yourself can put "
+                          "others at risk. You haven't done anything wrong, and you're "
+                          "welcome to keep talking about how you feel.")
 
 REGION_LABELS: Final = {
     "US": "United States", "CA": "Canada", "GB": "United Kingdom", "IE": "Ireland",

@@ -7,7 +7,14 @@ from django.http import HttpRequest
 
 from chat.errors import HearthError
 from chat.models import Member, Role
-from rooms.models import HostedSession, Prompt, Room, SessionFeedback, SessionTemplate
+from rooms.models import (
+    HostedSession,
+    Prompt,
+    Room,
+    RoomKind,
+    SessionFeedback,
+    SessionTemplate,
+)
 from rooms.schedule import validate_duration, validate_time_zone
 
 
@@ -46,6 +53,9 @@ class HostedSessionForm(forms.ModelForm[HostedSession]):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        room = cleaned.get("room")
+        if room is not None and room.kind != RoomKind.HOSTED:
+            raise forms.ValidationError("Sessions run in rooms of kind \"hosted\".")
         hosts = [cleaned.get("host"), *(cleaned.get("co_hosts") or ())]
         if any(host is not None and not host.is_staff_member for host in hosts):
             raise forms.ValidationError("Hosts and co-hosts need a peer supporter, moderator "

@@ -19,7 +19,14 @@ from django.db.models import QuerySet
 
 from chat.errors import ErrorCode, HearthError
 from chat.models import Member
-from rooms.models import HostedSession, Recurrence, Room, SessionState, SessionTemplate
+from rooms.models import (
+    HostedSession,
+    Recurrence,
+    Room,
+    RoomKind,
+    SessionState,
+    SessionTemplate,
+)
 
 # A weekly session must end before the next one starts; a day is plenty for any session.
 MAX_DURATION_MINUTES = 24 * 60
@@ -162,6 +169,9 @@ def schedule_session(*, room: Room, title: str, host: Member, time_zone: str,
                           f"A session needs a title of up to {TITLE_MAX_CHARS} characters.")
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
         raise HearthError(ErrorCode.INVALID_FIELD, "capacity must be at least 1.")
+    if room.kind != RoomKind.HOSTED:
+        # Turns, pause and lock are enforced only in hosted rooms.
+        raise HearthError(ErrorCode.INVALID_FIELD, "Sessions run in rooms of kind hosted.")
     if not host.is_staff_member or any(not co.is_staff_member for co in co_hosts):
         raise HearthError(ErrorCode.INVALID_FIELD,
                           "Hosts and co-hosts need a peer supporter, moderator or admin role.")

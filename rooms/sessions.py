@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
 from chat.events import room_group, send_to_group_sync
+from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from rooms.models import (
@@ -171,14 +172,33 @@ def note_arrival(*, member: Member, room: Room) -> None:
     if member.is_staff_member or is_host(session, member.pk):
         SessionParticipant.objects.get_or_create(session=session, member=member)
         return
-    if session.locked:
-        raise HearthError(ErrorCode.SESSION_LOCKED)
-    # The session's own size (a small circle), counting members who have taken part.
-    taking_part_now = SessionParticipant.objects.filter(
-        session=session, member__role="member").count()
-    if taking_part_now >= session.capacity:
-        raise HearthError(ErrorCode.ROOM_FULL)
-    SessionParticipant.objects.get_or_create(session=session, member=member)
+    with transaction.atomic():
+        # The row lock gives the last seat to exactly one of two members arriving at once.
+        locked = (HostedSession.objects.select_for_update(of=("self",))
+                  .filter(pk=session.pk).first())
+        if locked is None or locked.locked:
+            raise HearthError(ErrorCode.SESSION_LOCKED)
+        # The session's own size (a small circle), counting members who have taken part.
+        taking_part_now = SessionParticipant.objects.filter(
+            session=session, member__role="member").count()
+        if taking_part_now >= locked.capacity:
+            raise HearthError(ErrorCode.ROOM_FULL)
+        SessionParticipant.objects.get_or_create(session=session, member=member)
+
+
+def ensure_may_react(*, member_id: int, room_id: int) -> None:
+    """Reactions are for a live session, from someone who may speak (a mute or removal
+    silences hugs too)."""
+    from moderation.sanctions import ensure_may_post as ensure_no_sanction
+
+    if not HostedSession.objects.filter(room_id=room_id, state=SessionState.LIVE).exists():
+        raise HearthError(ErrorCode.INVALID_PHASE, "Reactions are for live sessions.")
+    ensure_no_sanction(member_id=member_id, room_id=room_id)
+
+
+def took_part(*, member_id: int, session_id: int) -> bool:
+    return SessionParticipant.objects.filter(session_id=session_id,
+                                             member_id=member_id).exists()
 
 
 def ensure_may_post(*, member_id: int, room: Room, now: datetime | None = None) -> None:
@@ -307,9 +327,18 @@ class HostAction:
 
 
 def _member_by_handle(handle: str | None) -> Member:
-    member = Member.objects.filter(handle_key=(handle or "").lower()).first()
+    member = Member.objects.filter(handle_key=handle_key(handle or "")).first()
     if member is None:
         raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+def _participant_by_handle(session: HostedSession, handle: str | None) -> Member:
+    """Someone taking part in this session: a host cannot give the turn to, or queue,
+    someone who is not here."""
+    member = _member_by_handle(handle)
+    if not SessionParticipant.objects.filter(session=session, member=member).exists():
+        raise HearthError(ErrorCode.MEMBER_NOT_FOUND, "That member isn't in this session.")
     return member
 
 
@@ -376,7 +405,7 @@ def _apply(session: HostedSession, host: Member, action: HostAction, now: dateti
     elif name in ("call_next", "call"):
         _require_phase(session, SessionPhase.SHARING)
         if name == "call":
-            member = _member_by_handle(action.handle)
+            member = _participant_by_handle(session, action.handle)
         else:
             entry = (QueueEntry.objects.filter(session=session, state=QueueState.WAITING)
                      .select_related("member").order_by("position", "pk").first())
@@ -386,7 +415,7 @@ def _apply(session: HostedSession, host: Member, action: HostAction, now: dateti
         _give_turn(session, member, now)
     elif name == "add_to_queue":
         _require_phase(session, SessionPhase.SHARING)
-        _enqueue(session, _member_by_handle(action.handle))
+        _enqueue(session, _participant_by_handle(session, action.handle))
     elif name == "move":
         _move(session, _member_by_handle(action.handle), action.position)
     elif name == "skip":

@@ -12,7 +12,10 @@ signals never lead to a sanction; the policy routes them. Tiers, from data/crisi
   dead", "I want to sleep and not wake up"), self-harm, a question about a method, a pill or
   knife emoji with distress;
 * ``imminent``: wanting to die or a farewell together with a plan, a means or a time close
-  to it (the time in the same sentence, the plan or means within a few words);
+  to it (the time in the same sentence, the plan or means within a few words); having the
+  means ready ("I have the rope ready", "I have everything ready") with a time in its
+  sentence or any other sign of crisis (the means alone, stockpiled or ready, is high_risk;
+  "I bought rope for climbing" is nothing);
 * ``worried_about_someone``: the same language about someone else ("my friend wants to
   die", "I'm worried about my friend"), with the severity its tier would have had.
 
@@ -63,7 +66,8 @@ _SUBJECTS: Final = read_sections("subjects.txt")
 _CRISIS_SECTIONS: Final = (
     "death_wish", "hopeless", "hopeless_at_clause_end", "asking_for_help", "distress",
     "distress_weak", "self_harm", "farewell", "farewell_weak",
-    "plan_or_means", "time", "about_someone_else", "someone_else_concern", "past", "recovery",
+    "plan_or_means", "means_ready", "means_ready_generic", "time", "about_someone_else",
+    "someone_else_concern", "past", "recovery",
     "not_a_crisis")
 _METHOD_SECTIONS: Final = (
     "lethality", "question_start", "outcome_strong", "outcome_weak", "overdose", "substances",
@@ -82,6 +86,12 @@ _UNITS_AFTER_NUMBER: Final = frozenset(_PHRASES["units_after_number"])
 _SCOPE_BREAKERS: Final = word_set(_PHRASES["scope_breakers"])
 _QUOTE_CUES: Final = word_set(_PHRASES["quote_cues"])
 _CLAUSE_END_TAILS: Final = word_set(_PHRASES["clause_end_tails"])
+# "for" and what follows it that keeps having the means ready a readiness: "the rope ready for
+# tonight", "saving up my pills for months" (but "for climbing", "for the party" is a purpose).
+_READY_FOR_TIME: Final = tuple(tuple(entry.split()) for entry in _PHRASES["ready_for_time"])
+# How many words after a readiness phrase a "for" may come and still give its purpose ("I
+# bought a rope today for climbing").
+_PURPOSE_REACH: Final = 3
 # Sections whose phrases count only at the end of their clause ("I give up." but not "I give
 # up on this game").
 _AT_CLAUSE_END: Final = frozenset({"hopeless_at_clause_end", "asking_for_help"})
@@ -143,17 +153,20 @@ class _Theme(Enum):
     HOPELESS = "hopelessness"  # [hopeless]: concern
     METHOD_QUESTION = "method question"  # crisis_methods.txt: high_risk
     ASKING_FOR_HELP = "asking for help"  # [asking_for_help]: concern
+    MEANS_READY = "means ready"  # [means_ready]: high_risk, imminent with time or distress
 
 
 _THEME_TIER: Final = {_Theme.DEATH_WISH: SignalKind.HIGH_RISK,
                       _Theme.SELF_HARM: SignalKind.HIGH_RISK,
                       _Theme.HOPELESS: SignalKind.CONCERN,
                       _Theme.METHOD_QUESTION: SignalKind.HIGH_RISK,
-                      _Theme.ASKING_FOR_HELP: SignalKind.CONCERN}
+                      _Theme.ASKING_FOR_HELP: SignalKind.CONCERN,
+                      _Theme.MEANS_READY: SignalKind.HIGH_RISK}
 _THEME_SECTIONS: Final = ((_Theme.DEATH_WISH, "death_wish"), (_Theme.SELF_HARM, "self_harm"),
                           (_Theme.HOPELESS, "hopeless"),
                           (_Theme.HOPELESS, "hopeless_at_clause_end"),
-                          (_Theme.ASKING_FOR_HELP, "asking_for_help"))
+                          (_Theme.ASKING_FOR_HELP, "asking_for_help"),
+                          (_Theme.MEANS_READY, "means_ready"))
 
 
 class _Whose(Enum):
@@ -203,9 +216,9 @@ class _Reading:
             emoji in self.text.folded.text for emoji in _MEANS_EMOJI)
         if not has_emoji and not any(section in matches for section in (
                 "death_wish", "hopeless", "hopeless_at_clause_end", "asking_for_help",
-                "distress", "self_harm", "farewell", "farewell_weak",
-                "about_someone_else", "someone_else_concern", "method_lethality",
-                "method_question_start", "method_overdose")):
+                "distress", "self_harm", "farewell", "farewell_weak", "means_ready",
+                "means_ready_generic", "about_someone_else", "someone_else_concern",
+                "method_lethality", "method_question_start", "method_overdose")):
             return []  # the common case: plans, places and times alone say nothing
 
         recovering = bool(self.usable("recovery"))
@@ -233,10 +246,25 @@ class _Reading:
         urgency = _Urgency(self.tokens, times=times, plans=self.usable("plan_or_means"),
                            emoji=has_emoji)
         distress = self._distress_span(own) if not recovering else None
+        # "I have everything ready": the writer's, told now, with no purpose after it.
+        prepared = [match for match in self.usable("means_ready_generic")
+                    if self._whose(match.first) is _Whose.WRITER
+                    and not self._past(match.first, match.end)
+                    and not _for_purpose(self.tokens, match.end, times_keep=False)]
+        # A sign of distress other than the means themselves ("rope", "pills" are signs too).
+        means = _Coverage(len(self.tokens.keys), [
+            (match.first, match.end)
+            for section in ("means_ready", "means_ready_generic")
+            for match in matches.get(section, ())])
+        distressed = distress is not None or any(
+            self._whose(match.first) is _Whose.WRITER
+            and not means.overlaps(match.first, match.end)
+            for match in self.usable("distress"))
 
         signals: list[Signal] = []
         writer = _writer_tier(own, farewells, self.usable("farewell_weak"), distress,
-                              urgency=urgency, laughing=self._laughing(), emoji=has_emoji)
+                              urgency=urgency, laughing=self._laughing(), emoji=has_emoji,
+                              prepared=prepared, distressed=distressed)
         if writer is not None:
             tier, token_range = writer
             signals.append(self._signal(tier, _SEVERITY[tier], token_range))
@@ -273,6 +301,9 @@ class _Reading:
                     continue
                 if section in _AT_CLAUSE_END and not _ends_clause(self.tokens, match.end):
                     continue
+                if theme is _Theme.MEANS_READY and _for_purpose(self.tokens, match.end,
+                                                                 times_keep=True):
+                    continue  # "I bought a rope for climbing"
                 # Asking for help is the writer's, whatever word comes before it: in
                 # "someone please help" the "someone" is who is asked.
                 whose = (self._quoted_whose(match.first, _Whose.WRITER)
@@ -481,8 +512,9 @@ class _Reading:
 
 def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
                  weak_farewells: list[PhraseMatch], distress: tuple[int, int] | None, *,
-                 urgency: _Urgency, laughing: bool,
-                 emoji: bool) -> tuple[SignalKind, tuple[int, int]] | None:
+                 urgency: _Urgency, laughing: bool, emoji: bool,
+                 prepared: list[PhraseMatch] | None = None,
+                 distressed: bool = False) -> tuple[SignalKind, tuple[int, int]] | None:
     present = [finding for finding in own if not finding.past]
     wishes = [finding for finding in present if finding.theme is _Theme.DEATH_WISH]
     risky = [finding for finding in present if _THEME_TIER[finding.theme]
@@ -498,6 +530,14 @@ def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
     elif anchor is None and not emoji:
         anchor = next((found for found in weak_farewells
                        if urgency.planned(found.first, found.end)), None)
+    if anchor is None:
+        # Means ready ("I have the rope ready", "I have everything ready") with a time in its
+        # sentence, or with any other sign of crisis or a farewell.
+        ready = [finding for finding in present if finding.theme is _Theme.MEANS_READY]
+        other_sign = (distressed or bool(farewells) or bool(weak_farewells) or any(
+            finding.theme is not _Theme.MEANS_READY for finding in present))
+        anchor = next((found for found in [*ready, *(prepared or ())]
+                       if other_sign or urgency.timed(found.first, found.end)), None)
     if anchor is not None:
         return SignalKind.IMMINENT, (anchor.first, anchor.end)
     some_distress = present or distress is not None or goodbye is not None
@@ -536,7 +576,7 @@ class _Urgency:
         self._sentences: list[int] | None = None
 
     def pressing(self, first: int, end: int) -> bool:
-        return self.planned(first, end) or self._timed(first, end)
+        return self.planned(first, end) or self.timed(first, end)
 
     def planned(self, first: int, end: int) -> bool:
         if self._emoji:
@@ -547,7 +587,7 @@ class _Urgency:
         return (near is not None and near < end + PLAN_REACH) or self._in_sentence(
             self._plans, first, end)
 
-    def _timed(self, first: int, end: int) -> bool:
+    def timed(self, first: int, end: int) -> bool:
         return bool(self._times) and self._in_sentence(self._times, first, end)
 
     def _in_sentence(self, starts: list[int], first: int, end: int) -> bool:
@@ -615,6 +655,21 @@ def _ends_clause(tokens: Tokens, end: int) -> bool:
     return (end >= len(tokens.keys) or tokens.clause_start[end]
             or (tokens.keys[end] in _CLAUSE_END_TAILS and (
                 end + 1 >= len(tokens.keys) or tokens.clause_start[end + 1])))
+
+
+def _for_purpose(tokens: Tokens, end: int, *, times_keep: bool) -> bool:
+    """Whether a "for" shortly after a readiness phrase, in its clause, gives it an ordinary
+    purpose ("I bought a rope for climbing"); with ``times_keep``, "for" with a time or a
+    duration ("ready for tonight", "for months") does not."""
+    keys = tokens.keys
+    for index in range(end, min(end + _PURPOSE_REACH, len(keys))):
+        if tokens.clause_start[index]:
+            return False
+        if keys[index] == "for":
+            after = keys[index + 1:index + 4]
+            return not (times_keep and any(after[:len(time)] == time
+                                           for time in _READY_FOR_TIME))
+    return False
 
 
 def _is_unit(tokens: Tokens, match: PhraseMatch) -> bool:

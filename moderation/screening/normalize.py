@@ -129,8 +129,11 @@ def _word_spans(text: str) -> tuple[tuple[int, int], ...]:
 _TOKEN: Final = re.compile(r"[\w*']+")
 # Punctuation that ends a clause. Quotation marks do not: in `he said "you're worthless"` the
 # "said" matters.
-# Each word, with the break before it if there is one (a break and then anything but a word).
-_WORD_AFTER_BREAK: Final = re.compile(r"(?:([.,;:!?()\[\]\n]|\s-\s)[^\w*']*)?([\w*']+)")
+# Each word with the gap before it, and the gap after the last word (its word is empty). The
+# gap is taken whole, from the end of the word before: a regex that looked for the break
+# itself would retry at every character of a long run of punctuation (quadratic).
+_GAP_AND_WORD: Final = re.compile(r"([^\w*']*)([\w*']+|\Z)")
+_BREAK: Final = re.compile(r"[.,;:!?()\[\]\n]|\s-\s")
 
 
 def _token_key(word: str) -> str:
@@ -172,13 +175,14 @@ class NormalizedText:
 
 def _tokenize(words: TextView) -> Tokens:
     """The words of the words view, with where clauses start and the other readings of
-    elongated words. On the hot path: one findall for words and the breaks before them, and
+    elongated words. On the hot path: one findall for words and the gaps before them, and
     spans only when a detector asks."""
     text = words.text
-    pairs = _WORD_AFTER_BREAK.findall(text.replace("'", "") if "'" in text else text)
-    keys = [word for _, word in pairs]
-    # A word opens a clause when a break (or the start) comes before it.
-    clause_start = [bool(brk) for brk, _ in pairs]
+    pairs = _GAP_AND_WORD.findall(text.replace("'", "") if "'" in text else text)
+    keys = [word for _, word in pairs if word]
+    # A word opens a clause when a break (or the start) comes in the gap before it.
+    clause_start = [gap != " " and _BREAK.search(gap) is not None
+                    for gap, word in pairs if word]
     if "*" in text:  # "*hugs*", "f*ck": stars at the ends go; a word of only stars goes
         kept = [(key.strip("*"), opens) for key, opens in zip(keys, clause_start,
                                                                strict=True)]

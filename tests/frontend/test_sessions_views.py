@@ -64,7 +64,7 @@ def test_the_session_list_has_no_inline_script_or_style(client):
 
 
 def test_closed_rooms_and_finished_one_offs_are_not_listed(client):
-    make_session(title="Closed", room=make_room(is_active=False))
+    make_session(title="Closed", room=make_room(is_active=False, kind=RoomKind.HOSTED))
     make_session(title="Finished", recurrence=Recurrence.ONCE,
                  first_date=timezone.now().date() - timedelta(days=3))
     html = client.get("/").content.decode()
@@ -173,7 +173,7 @@ def test_newlines_in_a_title_are_escaped_not_sent_raw(client):
 
 
 def test_unknown_closed_or_finished_sessions_have_no_calendar_file(client):
-    closed = make_session(room=make_room(is_active=False))
+    closed = make_session(room=make_room(is_active=False, kind=RoomKind.HOSTED))
     finished = make_session(recurrence=Recurrence.ONCE,
                             first_date=timezone.now().date() - timedelta(days=2))
     for path in ("/sessions/999999.ics", f"/sessions/{closed.pk}.ics",

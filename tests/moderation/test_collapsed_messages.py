@@ -117,8 +117,9 @@ def _warn(moderator, item_id):
 
 @pytest.mark.parametrize(("decide", "status"), [(_restore, MessageStatus.VISIBLE),
                                                 (_dismiss, MessageStatus.VISIBLE),
-                                                (_hide, MessageStatus.HIDDEN),
-                                                (_warn, MessageStatus.HIDDEN)])
+                                                # Kept from the room, never from its author.
+                                                (_hide, MessageStatus.HELD),
+                                                (_warn, MessageStatus.HELD)])
 def test_a_moderator_releases_it_or_keeps_it_from_the_room(
         decide: Callable[..., None], status: str):
     message = collapsed_message()
@@ -136,6 +137,10 @@ def test_a_moderator_releases_it_or_keeps_it_from_the_room(
         assert frame_for_message(seen, viewer_id=other.pk)["body"] == METHOD_BODY
     else:
         assert seen is None
+        own = Message.objects.filter(visible_to(viewer_id=message.author_id),
+                                     pk=message.pk).first()
+        assert own is not None
+        assert frame_for_message(own, viewer_id=message.author_id)["body"] == METHOD_BODY
     assert AuditEntry.objects.count() == 1
 
 

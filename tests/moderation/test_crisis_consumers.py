@@ -257,7 +257,7 @@ async def test_a_collapsed_message_is_whole_for_its_author_and_a_placeholder_for
 
 
 @pytest.mark.usefixtures("method_detail_screening")
-async def test_a_collapsed_message_a_moderator_hides_goes_from_every_screen():
+async def test_a_collapsed_message_a_moderator_keeps_hidden_leaves_the_room_not_its_author():
     room = await new(make_room)
     author, _ = await room_socket(room, await new(make_member))
     reader, _ = await room_socket(room, await new(make_member))
@@ -268,12 +268,18 @@ async def test_a_collapsed_message_a_moderator_hides_goes_from_every_screen():
     moderator = await staff_socket(await new(make_staff))
     await send_json(moderator, {"type": "moderate", "item_id": item_id, "action": "hide",
                                 "rule": "no-method-details", "reason": ""})
-    for socket in (reader, author):
-        removed = await next_of(socket, "message_removed")
-        assert removed["seqs"] == [seq]
+    removed = await next_of(reader, "message_removed")
+    assert removed["seqs"] == [seq]
     await send(reader, {"type": "resume", "after_seq": 0})
     resumed = await frames_until(reader, lambda f: f["type"] == "resumed")
     assert [f for f in resumed if f["type"] == "message"] == []
+    # The author is told kindly and keeps their words.
+    notice = await frames_until(author, lambda f: f.get("kind") == "kept_for_author")
+    assert "message_removed" not in [f["type"] for f in notice]
+    await send(author, {"type": "resume", "after_seq": 0})
+    mine = await frames_until(author, lambda f: f["type"] == "resumed")
+    kept = [f for f in mine if f["type"] == "message"]
+    assert [(f["seq"], f["body"], f["status"]) for f in kept] == [(seq, METHOD_BODY, "held")]
     await close_all(author, reader, moderator)
 
 
@@ -530,3 +536,24 @@ async def test_a_stranger_can_neither_answer_nor_write_in_someone_elses_aside():
                                "accept": True})
     assert (await next_of(member_socket, "error"))["code"] == ErrorCode.ASIDE_CLOSED
     await close_all(member_socket, stranger, staff)
+
+
+async def test_a_crisis_message_that_cannot_be_posted_still_brings_the_card_and_the_team():
+    """In a staffed-only room with nobody on duty the message is refused, but the writer
+    still gets the support card and an escalation holds their words for the team."""
+    room = await new(staffed_room)
+    member, _welcome = await room_socket(room, await new(make_member), language=US)
+    await send(member, {"type": "send", "client_id": "c1", "body": HIGH_RISK_BODY})
+    error = await next_of(member, "error")
+    assert (error["code"], error["client_id"]) == (ErrorCode.ROOM_UNSTAFFED, "c1")
+    card = await next_of(member, "support")
+    assert (card["tier"], card["seq"]) == ("high_risk", None)
+    assert card["helpline"]["phone"] == "988"
+
+    escalation = await database_sync_to_async(
+        lambda: Escalation.objects.get(room=room))()
+    assert (escalation.tier, escalation.message_id) == ("high_risk", None)
+    assert escalation.context[-1]["not_posted"] is True
+    assert "kill myself" in escalation.context[-1]["html"]
+    await close_all(member)
+

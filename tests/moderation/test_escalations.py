@@ -456,3 +456,38 @@ def test_two_workers_interleaved_claim_each_overdue_escalation_exactly_once(ack_
     assert sorted(claims["A"] + claims["B"]) == sorted([first.pk, second.pk])
     assert not set(claims["A"]) & set(claims["B"])
     assert sorted(pushed) == sorted([first.pk, second.pk])
+
+
+def test_an_ordinary_refusal_carries_no_support():
+    from chat.errors import HearthError
+    from chat.services import post_message
+    from tests.factories import accept_room_rules
+
+    room = make_room(staffed_only=True)
+    member = make_member()
+    accept_room_rules(member, room)
+    with pytest.raises(HearthError) as refused:
+        post_message(member=member, room=room, client_id="c1", body="hello, anyone here?")
+    assert refused.value.code == ErrorCode.ROOM_UNSTAFFED
+    assert refused.value.support_tier is None
+    assert not Escalation.objects.exists()
+
+
+def test_a_crisis_message_refused_by_the_room_still_alerts_the_team():
+    from chat.errors import HearthError
+    from chat.services import post_message
+    from tests.factories import accept_room_rules
+
+    room = make_room(staffed_only=True)
+    member = make_member()
+    accept_room_rules(member, room)
+    with pytest.raises(HearthError) as refused:
+        post_message(member=member, room=room, client_id="c1", body=HIGH_RISK_BODY)
+    assert (refused.value.code, refused.value.support_tier) == (ErrorCode.ROOM_UNSTAFFED,
+                                                                "high_risk")
+    escalation = Escalation.objects.get()
+    assert escalation.context[-1]["not_posted"] is True
+    # Twice: one escalation, raised, never two.
+    with pytest.raises(HearthError):
+        post_message(member=member, room=room, client_id="c2", body=IMMINENT_BODY)
+    assert Escalation.objects.get().tier == "imminent"

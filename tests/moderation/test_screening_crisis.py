@@ -148,3 +148,42 @@ def test_not_a_crisis(text):
 
 def test_plain_chat():
     assert crisis("Thanks for listening everyone, today was a rough one at work.") == []
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    # Means stockpiled or ready: high_risk alone (issue 4: means is the imminent tier's).
+    ("I have the rope ready", "high_risk"),
+    ("i've been saving up my pills", "high_risk"),
+    ("I have pills stockpiled", "high_risk"),
+    ("i've been saving up my pills for months", "high_risk"),  # a duration is no purpose
+    # ...imminent with a time in its sentence, or with any other sign of crisis.
+    ("i bought a rope today", "imminent"),
+    ("I have the rope ready for tonight", "imminent"),
+    ("tonight is the night, I have everything ready", "imminent"),
+    ("I can't do this anymore. I have the rope ready", "imminent"),
+    ("I feel so trapped. I bought a rope", "imminent"),
+    ("I have everything ready, goodbye everyone", "imminent"),
+    ("I've got it all planned out, tomorrow I'm done", "imminent"),
+])
+def test_having_the_means_ready(text, kind):
+    signals = crisis(text)
+    assert [signal.kind for signal in signals] == [kind], signals
+
+
+@pytest.mark.parametrize("text", [
+    "I have my pills for my headache",
+    "I bought rope for climbing",
+    "I bought a rope today for climbing",
+    "I have everything ready for the party tonight",
+    "saving up for a new phone",
+    "I have everything ready",  # no means, no time, no distress
+    "I bought a rope swing today",
+    "I don't have the rope ready",
+])
+def test_means_look_alikes(text):
+    assert crisis(text) == []
+
+
+def test_means_ready_someone_else_and_history():
+    assert kinds("my friend bought a rope") == ["worried_about_someone"]
+    assert kinds("I used to stockpile my pills") == ["concern"]

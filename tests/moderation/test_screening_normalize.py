@@ -109,6 +109,21 @@ def test_tokens_drop_apostrophes_and_mark_clause_starts():
     assert len(tokens.spans) == len(tokens.keys)
 
 
+@pytest.mark.parametrize("run", ["?" * 20_000, "?!" * 10_000, "-" * 20_000, "\u2026" * 20_000,
+                                 " -" * 10_000])
+def test_a_long_run_of_punctuation_is_read_like_a_short_one(run):
+    # The gap before each word is read once (it used to be retried from every character,
+    # quadratic in the run's length); the words and clause starts are what a short run gives.
+    for text in (f"help me{run}", f"help {run} me", run):
+        short = normalize_text(text.replace(run, run[:4])).tokens
+        tokens = normalize_text(text).tokens
+        assert tokens.keys == short.keys
+        assert tokens.clause_start == short.clause_start
+    tokens = normalize_text(f"help {run} me").tokens
+    assert tokens.keys == ("help", "me")
+    assert tokens.clause_start == (True, run[:3] != "---")
+
+
 def test_empty_text():
     normalized = normalize_text("")
     assert normalized.words.text == ""

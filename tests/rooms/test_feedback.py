@@ -233,7 +233,8 @@ def test_a_host_sees_the_sessions_they_host_or_co_host_and_no_others():
 
 def test_trends_by_room_and_by_host_go_week_by_week():
     host_a, host_b = make_staff(Role.PEER_SUPPORTER), make_staff(Role.PEER_SUPPORTER)
-    room_x, room_y = make_room(slug="x-room"), make_room(slug="y-room")
+    room_x, room_y = (make_room(slug="x-room", kind=RoomKind.HOSTED),
+                      make_room(slug="y-room", kind=RoomKind.HOSTED))
     ax = make_session(host=host_a, room=room_x)
     by = make_session(host=host_b, room=room_y)
     ay = make_session(host=host_a, room=room_y, first_date=date(2026, 11, 19))  # Thursdays
@@ -276,7 +277,8 @@ def test_feedback_counts_from_when_the_host_actually_started():
 
     started = timezone.now() - dt.timedelta(minutes=5)
     session = HostedSession.objects.create(
-        room=make_room(), title="Early", host=make_staff(), time_zone="Europe/London",
+        room=make_room(kind=RoomKind.HOSTED), title="Early", host=make_staff(),
+        time_zone="Europe/London",
         first_date=(timezone.now() + dt.timedelta(days=3)).date(), start_time=dt.time(19),
         state=SessionState.SCHEDULED, started_at=started, ended_at=timezone.now())
     on = occurrence_date(session, started)

@@ -178,7 +178,8 @@ def test_durations_out_of_range_are_refused(minutes):
     ({"capacity": 0}, "capacity"),
 ])
 def test_schedule_session_refuses_bad_input(change, fragment):
-    arguments = {"room": make_room(), "title": "Circle", "host": make_staff(Role.PEER_SUPPORTER),
+    arguments = {"room": make_room(kind=RoomKind.HOSTED), "title": "Circle",
+                 "host": make_staff(Role.PEER_SUPPORTER),
                  "time_zone": "Europe/London", "first_date": TUE_BETWEEN,
                  "start_time": time(19, 0), **change}
     with pytest.raises(HearthError) as caught:
@@ -192,13 +193,14 @@ def test_only_staff_can_host_or_co_host():
     with pytest.raises(HearthError, match="invalid_field"):
         make_session(host=make_member())
     with pytest.raises(HearthError, match="invalid_field"):
-        schedule_session(room=make_room(), title="Circle", host=make_staff(Role.PEER_SUPPORTER),
+        schedule_session(room=make_room(kind=RoomKind.HOSTED), title="Circle",
+                         host=make_staff(Role.PEER_SUPPORTER),
                          time_zone="UTC", first_date=TUE_BETWEEN, start_time=time(19),
                          co_hosts=(make_member(),))
 
 
 def test_the_admin_form_shows_a_bad_time_zone_next_to_the_field():
-    room, host = make_room(), make_staff(Role.PEER_SUPPORTER)
+    room, host = make_room(kind=RoomKind.HOSTED), make_staff(Role.PEER_SUPPORTER)
     data = {"room": room.pk, "title": "Circle", "host": host.pk, "capacity": 10,
             "time_zone": "Europe/Londres", "first_date": "2026-10-27", "start_time": "19:00",
             "duration_minutes": 60, "recurrence": "weekly", "share_seconds": 180}
@@ -242,7 +244,7 @@ def test_upcoming_sessions_lists_live_first_then_soonest_and_skips_closed_rooms(
     later = make_session(title="Later", first_date=date(2026, 10, 29))
     sooner = make_session(title="Sooner", first_date=TUE_BETWEEN)
     make_session(title="Over", recurrence=Recurrence.ONCE, first_date=TUE_BEFORE_BOTH)
-    make_session(title="Closed room", room=make_room(is_active=False))
+    make_session(title="Closed room", room=make_room(is_active=False, kind=RoomKind.HOSTED))
     live = make_session(title="Live", first_date=date(2026, 10, 30))
     HostedSession.objects.filter(pk=live.pk).update(state=SessionState.LIVE,
                                                     started_at=now - timedelta(minutes=5))

@@ -410,3 +410,40 @@ async def test_a_muted_member_reads_but_gets_timed_out():
         assert (await error_of(sa))["code"] == ErrorCode.TIMED_OUT
         await send(sb, {"type": "send", "client_id": "m2", "body": "hello a"})
         assert json.dumps((await next_of(sa, "message"))["body"]) == '"hello a"'
+
+
+async def test_a_muted_member_cannot_react_either():
+    circle = await live(members=2)
+    a, _b = circle.members
+    async with sockets(circle.slug, circle.host, a) as (h, sa):
+        await host(h, "mute", handle=a.handle, reason="needs a pause")
+        assert (await next_of(sa, "notice"))["kind"] == "timeout"
+        await send(sa, {"type": "react", "reaction": "hug"})
+        error = await error_of(sa)
+        assert (error["code"], error["request"]) == (ErrorCode.TIMED_OUT, "react")
+
+
+async def test_feedback_is_for_people_who_took_part():
+    circle = await live(members=1)
+    outsider = await database_sync_to_async(make_member)()
+    # A socket in another room: the outsider never joined this session.
+    elsewhere = await database_sync_to_async(make_room)()
+    async with sockets(elsewhere.slug, outsider) as (socket,):
+        await send(socket, feedback(circle.session))
+        error = await error_of(socket)
+        assert (error["code"], error["request"]) == (ErrorCode.INVALID_FIELD, "feedback")
+    assert await database_sync_to_async(SessionFeedback.objects.count)() == 0
+
+
+async def test_session_frames_share_the_read_limit(settings):
+    settings.HEARTH_READ_BURST, settings.HEARTH_READ_PER_SECOND = 2, 0.01
+    circle = await live(members=1)
+    (a,) = circle.members
+    async with sockets(circle.slug, a) as (sa,):
+        for _ in range(2):
+            await send(sa, {"type": "lower_hand"})
+            assert (await error_of(sa))["code"] == ErrorCode.HAND_NOT_RAISED
+        await send(sa, {"type": "lower_hand"})
+        error = await error_of(sa)
+        assert (error["code"], error["request"]) == (ErrorCode.RATE_LIMITED, "lower_hand")
+        assert error["retry_after"] > 0

@@ -90,8 +90,11 @@ def circle() -> Circle:
     room = make_room(kind=RoomKind.HOSTED)
     host, co_host = make_staff(Role.PEER_SUPPORTER), make_staff(Role.PEER_SUPPORTER)
     make_session(room=room, host=host, co_hosts=(co_host,), live=True)
-    return Circle(room=room, host=host, co_host=co_host, a=make_member(), b=make_member(),
-                  c=make_member())
+    members = [make_member() for _ in range(3)]
+    for member in members:  # they came into the room, as joining does
+        sessions.note_arrival(member=member, room=room)
+    return Circle(room=room, host=host, co_host=co_host, a=members[0], b=members[1],
+                  c=members[2])
 
 
 @pytest.fixture
@@ -298,6 +301,7 @@ def test_the_host_adds_moves_skips_and_calls_by_handle(circle: Circle):
     assert circle.refused("skip", handle=circle.b.handle) == ErrorCode.HAND_NOT_RAISED
     # `call` needs no raised hand.
     other = make_member()
+    sessions.note_arrival(member=other, room=circle.room)  # a member who just came in
     assert circle.act("call", handle=other.handle).sharer == other
     assert circle.queue() == [circle.a.handle, circle.c.handle]
 
@@ -410,8 +414,10 @@ def test_expire_turns_leaves_other_sessions_alone(circle: Circle):
     other = make_session(live=True)
     sessions.host_action(host=other.host, room_id=other.room_id,
                          action=HostAction("set_phase", phase="sharing"))
+    sharer = make_member()
+    sessions.note_arrival(member=sharer, room=other.room)
     sessions.host_action(host=other.host, room_id=other.room_id,
-                         action=HostAction("call", handle=make_member().handle))
+                         action=HostAction("call", handle=sharer.handle))
     other.refresh_from_db()
     assert other.share_ends_at is not None and circle.session.share_ends_at is not None
     assert other.share_ends_at > circle.session.share_ends_at
@@ -602,18 +608,18 @@ def test_an_ended_session_or_a_plain_room_sets_no_rules(circle: Circle):
 # --- the lock -------------------------------------------------------------------------------------
 
 def test_lock_keeps_newcomers_out_but_lets_participants_back(circle: Circle):
-    sessions.note_arrival(member=circle.a, room=circle.room)
+    newcomer = make_member()
     circle.act("lock")
     sessions.note_arrival(member=circle.a, room=circle.room)  # a reconnect
-    assert refusal(sessions.note_arrival, member=circle.b, room=circle.room) == (
+    assert refusal(sessions.note_arrival, member=newcomer, room=circle.room) == (
         ErrorCode.SESSION_LOCKED)
     # Hosts and staff are never newcomers to keep out.
     sessions.note_arrival(member=circle.co_host, room=circle.room)
     sessions.note_arrival(member=make_staff(Role.MODERATOR), room=circle.room)
-    assert not SessionParticipant.objects.filter(member=circle.b).exists()
+    assert not SessionParticipant.objects.filter(member=newcomer).exists()
     circle.act("unlock")
-    sessions.note_arrival(member=circle.b, room=circle.room)
-    assert SessionParticipant.objects.filter(member=circle.b).exists()
+    sessions.note_arrival(member=newcomer, room=circle.room)
+    assert SessionParticipant.objects.filter(member=newcomer).exists()
 
 
 def test_people_in_the_room_when_it_starts_take_part_and_may_reconnect_when_locked():
@@ -733,3 +739,24 @@ def test_a_live_session_admits_members_up_to_its_own_capacity_and_staff_always()
     # Someone already taking part comes back; staff are never counted.
     sessions.note_arrival(member=first, room=room)
     sessions.note_arrival(member=make_staff(Role.MODERATOR), room=room)
+
+
+
+def test_a_host_cannot_call_or_queue_someone_who_is_not_in_the_session(circle: Circle):
+    room_circle = circle
+    outsider = make_member()
+    room_circle.act("next_phase")
+    for action in ("call", "add_to_queue"):
+        assert room_circle.refused(action, handle=outsider.handle) == ErrorCode.MEMBER_NOT_FOUND
+
+
+def test_sessions_are_only_scheduled_in_hosted_rooms():
+    import datetime as dt
+
+    from rooms.schedule import schedule_session
+
+    with pytest.raises(HearthError) as refused:
+        schedule_session(room=make_room(), title="Circle", host=make_staff(Role.PEER_SUPPORTER),
+                         time_zone="UTC", first_date=dt.date(2026, 11, 24),
+                         start_time=dt.time(19))
+    assert refused.value.code == ErrorCode.INVALID_FIELD

@@ -774,10 +774,11 @@ function onEscalation(frame) {
     return;
   }
   const card = upsertEscalation(escalation);
-  if (frame.event === "new" || frame.event === "re_escalated") {
+  if (frame.event === "new" || frame.event === "re_escalated" || frame.event === "raised") {
     card.classList.add("fresh");
     const where = `${tierLabel(escalation.tier)} in ${escalation.room.title}, from ${escalation.member.handle}`;
     const text = frame.event === "new" ? `New escalation: ${where}.`
+      : frame.event === "raised" ? `Risk has gone up: ${where}.`
       : `Nobody has answered yet: ${where}.`;
     // An imminent risk interrupts; everything else waits for a pause. Their own regions, so
     // a queue update that follows does not talk over them.

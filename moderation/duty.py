@@ -40,10 +40,6 @@ def is_on_duty(*, member_id: int) -> bool:
     return current_shifts().filter(member_id=member_id).exists()
 
 
-def on_duty_member_ids() -> set[int]:
-    return set(current_shifts().values_list("member_id", flat=True))
-
-
 def roster() -> list[dict[str, Any]]:
     return [{"handle": shift.member.handle, "role": shift.member.role,
              "since": shift.started_at.isoformat()}

@@ -13,7 +13,14 @@ from django.conf import settings
 
 from chat import selectors
 from chat.errors import ErrorCode, HearthError
-from chat.events import aside_group, best_effort, member_group, room_group, send_to_group
+from chat.events import (
+    aside_group,
+    best_effort,
+    member_group,
+    publisher,
+    room_group,
+    send_to_group,
+)
 from chat.hub import WORKER_ID, hub
 from chat.identity import member_id_from_session
 from chat.limits import HISTORY_PAGE_MAX, chat_limits
@@ -42,14 +49,15 @@ from chat.protocol import (
     error_frame,
     parse_client_frame,
 )
-from chat.services import MessageBlockedError, PostResult, post_message
+from chat.services import MessageBlockedError, PostRequest, PostResult
 from chat.socket_base import HearthSocket
+from chat.writer import post_writer
 from moderation import asides, duty, escalations, notices, support
 from moderation import services as moderation
 from moderation.helplines import FALLBACK_REGION, clean_region, region_from_accept_language
 from moderation.models import ScreeningAction
-from moderation.rules import accept_rules, has_accepted, room_rules
-from moderation.sanctions import SanctionRefusedError, ensure_not_banned
+from moderation.rules import accept_rules, has_accepted, room_rules, rules_version_cache
+from moderation.sanctions import SanctionRefusedError, ensure_not_banned, forget_sanctions
 from moderation.watch import watcher
 from rooms import sessions
 from rooms.models import Room, RoomKind
@@ -280,7 +288,7 @@ class RoomConsumer(HearthSocket):
         self.last_concern_card = float("-inf")
         for group in self._groups():
             await best_effort(self.channel_layer.group_add)(group, self.channel_name)
-        hub.register(self)
+        await hub.register(self)
         watcher.ensure_running()
         await self.send_frame(joined["welcome"])
         hub.schedule_presence(self.room_id)
@@ -376,11 +384,11 @@ class RoomConsumer(HearthSocket):
                 await database_sync_to_async(_session_frame)(self.member, self.room_id, frame)
 
     def _groups(self) -> tuple[str, ...]:
-        # With the layer down (Redis stopped) the socket still works: sends are stored and
+        # The room's group is heard once per worker by the hub, not per socket. With the
+        # layer down (Redis stopped) the socket still works: sends are stored and
         # acknowledged, support cards come straight down the socket; live events resume
         # when the page reconnects.
-        return (room_group(self.room_id), member_group(self.member_id),
-                aside_group(self.member_id))
+        return (member_group(self.member_id), aside_group(self.member_id))
 
     async def _handle_send(self, frame: SendFrame) -> None:
         if self.member is None or self.room is None:
@@ -391,9 +399,9 @@ class RoomConsumer(HearthSocket):
                               retry_after=wait)
             return
         try:
-            result = await database_sync_to_async(post_message)(
+            result = await post_writer.post(PostRequest(
                 member=self.member, room=self.room, client_id=frame.client_id, body=frame.body,
-                recent_bodies=tuple(self.recent_bodies))
+                recent_bodies=tuple(self.recent_bodies)))
         except MessageBlockedError as blocked:
             rule = blocked.verdict.rule
             await self.refuse(blocked, client_id=frame.client_id, rule=rule)
@@ -401,6 +409,9 @@ class RoomConsumer(HearthSocket):
                 rule=rule, client_id=frame.client_id)
             await self.send_frame(notice)
             return
+        if result.created:
+            # Queued before anything here awaits: the batch's sockets resume in seq order.
+            self._publish(result)
         self.recent_bodies.append(frame.body)
         message = result.message
         await self.send_frame({"type": "ack", "client_id": frame.client_id, "seq": message.seq,
@@ -408,25 +419,29 @@ class RoomConsumer(HearthSocket):
         if result.created:
             await self._deliver(result)
 
-    async def _deliver(self, result: PostResult) -> None:
-        message, verdict = result.message, result.verdict
-        # The support card goes straight down this socket, before anything that needs the
-        # channel layer: it must reach the person even when the layer is down.
-        await self._send_support_card(result)
+    def _publish(self, result: PostResult) -> None:
+        message = result.message
         own_text = encode(selectors.frame_for_message(message))
         if message.status == MessageStatus.VISIBLE:
-            await send_to_group(room_group(self.room_id), {
+            publisher.enqueue(room_group(self.room_id), {
                 "type": "room.frame", "text": own_text, "author_id": self.member_id})
-        else:
-            # Held or collapsed: only its author sees it in full (in every tab) until a
-            # moderator decides.
-            await send_to_group(member_group(self.member_id), {
-                "type": "room.frame", "text": own_text, "author_id": self.member_id,
-                "room_id": self.room_id})
+            return
+        # Held or collapsed: only its author sees it in full (in every tab) until a
+        # moderator decides.
+        publisher.enqueue(member_group(self.member_id), {
+            "type": "room.frame", "text": own_text, "author_id": self.member_id,
+            "room_id": self.room_id})
         if message.status == MessageStatus.COLLAPSED:
-            await send_to_group(room_group(self.room_id), {
+            publisher.enqueue(room_group(self.room_id), {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
                 "text": encode(selectors.collapsed_frame(message))})
+
+    async def _deliver(self, result: PostResult) -> None:
+        message, verdict = result.message, result.verdict
+        # The support card goes straight down this socket; it needs no channel layer, so it
+        # reaches the person even when the layer is down.
+        await self._send_support_card(result)
+        if message.status == MessageStatus.COLLAPSED:
             # notices read the rule's title from the database: off the event loop.
             await self.send_frame(await database_sync_to_async(notices.collapsed)(
                 seq=message.seq))
@@ -578,6 +593,8 @@ class RoomConsumer(HearthSocket):
 
     async def member_notice(self, event: dict[str, Any]) -> None:
         notice = event["notice"]
+        # A sanction decided on another worker: stop trusting this worker's cached "none".
+        forget_sanctions()
         await self.send_frame(notice)
         if notice["kind"] == "ban" and self.room is not None and notice.get("room") in (
                 None, self.room.slug):
@@ -602,5 +619,6 @@ class RoomConsumer(HearthSocket):
         await self.send_frame({"type": "staffing", **field})
 
     async def rules_changed(self, event: dict[str, Any]) -> None:
+        rules_version_cache.forget(self.room_id)  # changed on another worker, perhaps
         await self.send_frame({"type": "rules_changed", "version": event["version"],
                                "accepted": False, "rules": event["rules"]})

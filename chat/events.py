@@ -6,8 +6,10 @@ and clients recover what a lost event carried (see docs/protocol.md, "Delivery")
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
@@ -81,6 +83,38 @@ def broadcast_to_room_sync(room_id: int, frame: dict[str, Any], *,
 @best_effort
 async def send_to_group(group: str, event: dict[str, Any]) -> None:
     await _layer().group_send(group, event)
+
+
+class OrderedPublisher:
+    """Group sends that leave this worker in the order they were queued, one group at a time.
+
+    Posts are stored in batches and their sockets resume together; sent straight away, two
+    broadcasts could take different Redis connections and arrive out of seq order. Queuing
+    is synchronous, so whoever queues first in seq order is sent first, and a slow or
+    stopped layer never holds up the caller (the ack and support card go straight out).
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[dict[str, Any]]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+
+    def enqueue(self, group: str, event: dict[str, Any]) -> None:
+        self._queues.setdefault(group, deque()).append(event)
+        loop = asyncio.get_running_loop()
+        sender = self._senders.get(group)
+        if sender is None or sender.done() or sender.get_loop() is not loop:
+            self._senders[group] = loop.create_task(self._send_queued(group))
+
+    async def _send_queued(self, group: str) -> None:
+        queue = self._queues[group]
+        while queue:
+            await send_to_group(group, queue.popleft())
+        # Nothing awaited since the queue emptied: no event can be waiting behind this.
+        del self._queues[group]
+        self._senders.pop(group, None)
+
+
+publisher = OrderedPublisher()
 
 
 def send_to_group_sync(group: str, event: dict[str, Any]) -> None:

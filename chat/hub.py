@@ -1,8 +1,15 @@
 """Per-process bookkeeping for the sockets this worker holds.
 
+Room fan-out: a worker subscribes to a room's group once, with one channel of its own, not
+once per socket. A room message then crosses the channel layer once per worker (not once per
+member) as a frame encoded once, and the hub writes that same text to every local socket in
+the room. Other room events (rules changed, staffing) go to each local socket's handler.
+
 One heartbeat loop per process (not one timer per socket) refreshes this worker's presence
-rows in a single statement, reads each room's head seq once and tells every local socket. It
-also coalesces presence broadcasts, so a burst of joins sends one presence frame per room.
+rows in a single statement, reads each room's head seq once and tells every local socket; it
+also renews the room subscriptions (group membership expires, and a restarted Redis forgets
+it) and drops those of rooms this worker no longer holds. Presence broadcasts are coalesced,
+so a burst of joins sends one presence frame per room.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
-from chat.events import broadcast_to_room
+from chat.events import broadcast_to_room, room_group
 from chat.limits import chat_limits
 from chat.protocol import encode
 from chat.ratelimit import TokenBucket
@@ -35,6 +43,20 @@ class LocalSocket(Protocol):
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
                    close: bool = False) -> None: ...
+
+    async def room_frame(self, event: dict[str, Any]) -> None: ...
+
+    async def dispatch(self, message: dict[str, Any]) -> None: ...
+
+
+class RoomSubscription:
+    """This worker's one channel in a room's group and the task that fans its events out."""
+
+    def __init__(self, room_id: int) -> None:
+        self.room_id = room_id
+        self.channel = ""
+        self.ready: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[None] | None = None
 
 
 def _head_seqs_and_refresh(worker_id: str, room_ids: list[int]) -> dict[int, int]:
@@ -57,12 +79,18 @@ class Hub:
         self._sockets_per_member: dict[int, int] = defaultdict(int)
         self._presence_pending: set[int] = set()
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._subscriptions: dict[int, RoomSubscription] = {}
+        # The loop and layer the subscriptions belong to; a new one (tests) starts afresh.
+        self._subscribed_on: tuple[asyncio.AbstractEventLoop, Any] | None = None
 
     # --- registration -------------------------------------------------------------------
-    def register(self, socket: LocalSocket) -> None:
+    async def register(self, socket: LocalSocket) -> None:
+        """Count the socket in and make sure this worker hears its room before returning,
+        so nothing broadcast after the caller's welcome is missed."""
         self.sockets_by_room[socket.room_id].add(socket)
         self._sockets_per_member[socket.member_id] += 1
         self._ensure_heartbeat()
+        await self._subscribe(socket.room_id)
 
     def unregister(self, socket: LocalSocket) -> None:
         room_sockets = self.sockets_by_room.get(socket.room_id)
@@ -105,6 +133,81 @@ class Hub:
             self._reaction_buckets[member_id] = bucket
         return bucket
 
+    # --- room fan-out -------------------------------------------------------------------
+    async def _subscribe(self, room_id: int) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._subscribed_on != (loop, layer):
+            self._subscriptions = {}
+            self._subscribed_on = (loop, layer)
+        subscription = self._subscriptions.get(room_id)
+        if subscription is None:
+            subscription = RoomSubscription(room_id)
+            self._subscriptions[room_id] = subscription
+        if subscription.ready is None or (subscription.ready.done() and not subscription.reader):
+            # Concurrent joins of one room share one subscription: each awaits the same task.
+            subscription.ready = loop.create_task(self._open(subscription, layer))
+        with contextlib.suppress(Exception):  # logged in _open; the heartbeat retries
+            await asyncio.shield(subscription.ready)
+
+    async def _open(self, subscription: RoomSubscription, layer: Any) -> None:
+        try:
+            if not subscription.channel:
+                subscription.channel = await layer.new_channel(prefix="hub")
+            await layer.group_add(room_group(subscription.room_id), subscription.channel)
+        except Exception as exc:
+            # The layer is down (Redis stopped): sends are still stored and acknowledged;
+            # live frames resume once the heartbeat subscribes again.
+            logger.warning("room subscription failed: %s", type(exc).__name__)
+            raise
+        if subscription.reader is None or subscription.reader.done():
+            subscription.reader = asyncio.get_running_loop().create_task(
+                self._read(subscription, layer))
+
+    async def _read(self, subscription: RoomSubscription, layer: Any) -> None:
+        while True:
+            try:
+                event = await layer.receive(subscription.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("room channel read failed: %s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            await self.fan_out(subscription.room_id, event)
+
+    async def fan_out(self, room_id: int, event: dict[str, Any]) -> None:
+        """One room event to every local socket in the room, in arrival order."""
+        pre_encoded = event.get("type") == "room.frame"
+        for socket in list(self.sockets_by_room.get(room_id, ())):
+            try:
+                if pre_encoded:
+                    await socket.room_frame(event)
+                else:
+                    await socket.dispatch(event)
+            except Exception:
+                # One socket's failure must not cost the others their frame.
+                logger.exception("room event not delivered to one socket")
+
+    async def _renew_subscriptions(self) -> None:
+        layer = get_channel_layer()
+        if layer is None or self._subscribed_on != (asyncio.get_running_loop(), layer):
+            return
+        for room_id, subscription in list(self._subscriptions.items()):
+            if room_id in self.sockets_by_room:
+                with contextlib.suppress(Exception):  # logged in _open
+                    await self._open(subscription, layer)
+                continue
+            # No local socket left in this room: stop hearing it.
+            del self._subscriptions[room_id]
+            if subscription.reader is not None:
+                subscription.reader.cancel()
+            if subscription.channel:
+                with contextlib.suppress(Exception):
+                    await layer.group_discard(room_group(room_id), subscription.channel)
+
     # --- presence -----------------------------------------------------------------------
     def schedule_presence(self, room_id: int) -> None:
         if room_id in self._presence_pending:
@@ -137,8 +240,11 @@ class Hub:
                 await self.beat()
             except Exception:
                 logger.exception("heartbeat failed")
+        with contextlib.suppress(Exception):  # the last socket left: drop its subscriptions
+            await self._renew_subscriptions()
 
     async def beat(self) -> None:
+        await self._renew_subscriptions()
         room_ids = list(self.sockets_by_room)
         heads = await database_sync_to_async(_head_seqs_and_refresh)(WORKER_ID, room_ids)
         for room_id in room_ids:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from chat import statements
 from chat.errors import ErrorCode, HearthError
 from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
@@ -20,6 +22,7 @@ from moderation.models import ScreeningAction
 from moderation.policy import Verdict
 from rooms import sessions
 from rooms.models import Room
+from rooms.services import claim_next_seq
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,21 @@ def change_handle(*, member: Member, new_handle: str) -> Member:
     return member
 
 
+@dataclass(frozen=True)
+class PostRequest:
+    member: Member
+    room: Room
+    client_id: str
+    body: str
+    recent_bodies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Screened:
+    request: PostRequest
+    verdict: Verdict
+
+
 def post_message(*, member: Member, room: Room, client_id: str, body: str,
                  recent_bodies: tuple[str, ...] = ()) -> PostResult:
     """Authorise, screen and store a message with the room's next sequence number, once per
@@ -107,15 +125,51 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
     returns the stored message (same seq) and creates nothing. Screening runs before anything
     is stored: a blocked message raises MessageBlockedError and leaves no row.
     """
-    existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
+    [outcome] = post_messages([PostRequest(member=member, room=room, client_id=client_id,
+                                           body=body, recent_bodies=recent_bodies)])
+    if isinstance(outcome, HearthError):
+        raise outcome
+    return outcome
+
+
+def post_messages(requests: Sequence[PostRequest]) -> list[PostResult | HearthError]:
+    """post_message for several messages at once, stored in one transaction (one commit, so
+    one disk flush on PostgreSQL, for all of them). Each gets its own outcome, in order: its
+    result, or the refusal post_message would have raised. Seqs follow the list's order
+    within each room.
+    """
+    outcomes: list[PostResult | HearthError | _Screened] = [
+        _screen_and_authorise(request) for request in requests]
+    to_store = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, _Screened)]
+    if len(to_store) == 1:
+        index, screened = to_store[0]
+        outcomes[index] = _store_alone(screened)
+    elif to_store:
+        try:
+            with transaction.atomic():
+                stored = [(i, _store(screened)) for i, screened in to_store]
+        except IntegrityError:
+            # A client_id raced in from another socket, or an author was erased: the
+            # rolled-back batch is stored one by one, each with its own answer.
+            stored = [(i, _store_alone(screened)) for i, screened in to_store]
+        for index, outcome in stored:
+            outcomes[index] = outcome
+    return [o for o in outcomes if not isinstance(o, _Screened)]
+
+
+def _screen_and_authorise(request: PostRequest) -> PostResult | HearthError | _Screened:
+    member, room = request.member, request.room
+    existing = _message_for_client_id(member_id=member.pk, client_id=request.client_id)
     if existing is not None:
-        return _as_retry(existing, room)
-    if not Member.objects.filter(pk=member.pk).exists():
-        raise HearthError(ErrorCode.MEMBER_ERASED)
+        try:
+            return _as_retry(existing, room)
+        except HearthError as refusal:
+            return refusal
     # Screening comes first: someone in crisis whose message cannot be posted (not their
     # turn, a paused session, a staffed-only room, a timeout) still gets the support card,
     # and the team is alerted with their words.
-    verdict = moderation.screen(text=body, room_id=room.pk, recent_bodies=recent_bodies)
+    verdict = moderation.screen(text=request.body, room_id=room.pk,
+                                recent_bodies=request.recent_bodies)
     try:
         moderation.ensure_may_post_here(member_id=member.pk, room_id=room.pk)
         duty.ensure_room_open(room=room)
@@ -125,50 +179,65 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
         if refusal.support_tier is not None:
             escalations.record_for_unposted(member=member, room=room, body=verdict.body,
                                             signals=verdict.signals)
-        raise
+        return refusal
     if verdict.action == ScreeningAction.BLOCK:
         moderation.log_blocked(verdict)
-        raise MessageBlockedError(verdict)
+        return MessageBlockedError(verdict)
+    return _Screened(request=request, verdict=verdict)
+
+
+def _store(screened: _Screened) -> PostResult | HearthError:
+    """Write one screened message; call inside a transaction."""
+    request, verdict = screened.request, screened.verdict
+    if not statements.member_exists(member_id=request.member.pk):
+        return HearthError(ErrorCode.MEMBER_ERASED)
+    seq = claim_next_seq(room_id=request.room.pk)
+    if seq is None:
+        return HearthError(ErrorCode.ROOM_NOT_FOUND)
+    # An author erased after that check fails the foreign key at commit (IntegrityError).
+    message = statements.insert_message(
+        room=request.room, seq=seq, author=request.member, client_id=request.client_id,
+        body=verdict.body, html=render_message_html(verdict.body),
+        status=moderation.status_for(verdict),
+    )
     review_item_id: int | None = None
-    escalation_id: int | None = None
+    if moderation.needs_review(verdict):
+        review_item_id = moderation.open_review_for_screening(message=message,
+                                                              verdict=verdict).pk
+    # In this transaction: the escalation exists if the message does, whatever becomes of
+    # the live alert.
+    escalation = escalations.record_for_message(message=message, signals=verdict.signals)
+    return PostResult(message=message, created=True, verdict=verdict,
+                      review_item_id=review_item_id,
+                      escalation_id=escalation.pk if escalation else None)
+
+
+def _store_alone(screened: _Screened) -> PostResult | HearthError:
+    request = screened.request
     try:
         with transaction.atomic():
-            author = Member.objects.filter(pk=member.pk).first()
-            if author is None:
-                raise HearthError(ErrorCode.MEMBER_ERASED)
-            # The row lock on the room orders writers, so seq is gap-free and increasing.
-            locked_room = Room.objects.select_for_update().filter(pk=room.pk,
-                                                                   is_active=True).first()
-            if locked_room is None:
-                raise HearthError(ErrorCode.ROOM_NOT_FOUND)
-            seq = locked_room.last_seq + 1
-            Room.objects.filter(pk=room.pk).update(last_seq=seq)
-            message = Message.objects.create(
-                room=locked_room, seq=seq, author=author, client_id=client_id,
-                body=verdict.body, html=render_message_html(verdict.body),
-                status=moderation.status_for(verdict),
-            )
-            if moderation.needs_review(verdict):
-                review_item_id = moderation.open_review_for_screening(
-                    message=message, verdict=verdict).pk
-            # In this transaction: the escalation exists if the message does, whatever
-            # becomes of the live alert.
-            escalation = escalations.record_for_message(message=message,
-                                                        signals=verdict.signals)
-            escalation_id = escalation.pk if escalation else None
+            return _store(screened)
     except IntegrityError:
-        # Two sockets raced with the same client_id; the other one stored it first.
-        existing = _message_for_client_id(member_id=member.pk, client_id=client_id)
-        if existing is None:
-            raise
-        return _as_retry(existing, room)
-    return PostResult(message=message, created=True, verdict=verdict,
-                      review_item_id=review_item_id, escalation_id=escalation_id)
+        # Two sockets raced with the same client_id and the other one stored it first, or
+        # the author was erased while posting.
+        existing = _message_for_client_id(member_id=request.member.pk,
+                                          client_id=request.client_id)
+        if existing is not None:
+            try:
+                return _as_retry(existing, request.room)
+            except HearthError as refusal:
+                return refusal
+        if not Member.objects.filter(pk=request.member.pk).exists():
+            return HearthError(ErrorCode.MEMBER_ERASED)
+        raise
 
 
 def _message_for_client_id(*, member_id: int, client_id: str) -> Message | None:
-    return (Message.objects.filter(author_id=member_id, client_id=client_id)
-            .select_related("author", "room").first())
+    # Asked on every post and almost always "no": the cheap statement answers that.
+    message_id = statements.message_id_for_client_id(member_id=member_id, client_id=client_id)
+    if message_id is None:
+        return None
+    return Message.objects.select_related("author", "room").get(pk=message_id)
 
 
 def _as_retry(existing: Message, room: Room) -> PostResult:

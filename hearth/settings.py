@@ -188,6 +188,10 @@ HEARTH_MAX_SOCKETS_PER_SESSION = env_int("HEARTH_MAX_SOCKETS_PER_SESSION", 5, mi
 HEARTH_HEARTBEAT_SECONDS = env_float("HEARTH_HEARTBEAT_SECONDS", 20.0, minimum=0.2)
 HEARTH_RESUME_PAGE = env_int("HEARTH_RESUME_PAGE", 200, minimum=1)
 HEARTH_PRESENCE_DEBOUNCE_SECONDS = env_float("HEARTH_PRESENCE_DEBOUNCE_SECONDS", 0.5)
+# How long a worker trusts its copy of a room's policy, rules version and a member's
+# sanctions before reading them again (hearth/hotcache.py); changes in the same worker apply
+# at once, changes elsewhere usually at once (live event) and at the latest after this.
+HEARTH_HOT_CACHE_SECONDS = env_float("HEARTH_HOT_CACHE_SECONDS", 2.0, minimum=0.0)
 # Session reactions (heart, hug…) are cheap and never count against the message limit.
 HEARTH_REACTION_BURST = env_int("HEARTH_REACTION_BURST", 10, minimum=1)
 HEARTH_REACTION_PER_SECOND = env_float("HEARTH_REACTION_PER_SECOND", 2.0, minimum=0.01)

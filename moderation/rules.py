@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 from chat.errors import ErrorCode, HearthError
 from chat.events import tell_room_sync
+from hearth.hotcache import TimedCache
 from moderation.models import GroundRule, RoomRulesVersion, RulesAcceptance
 from rooms.models import Room
 
@@ -27,9 +28,27 @@ class RoomRules:
         return {"version": self.version, "accepted": accepted, "rules": self.rules}
 
 
-def rules_version(*, room_id: int) -> int:
+def _load_rules_version(room_id: int) -> int:
     state, _ = RoomRulesVersion.objects.get_or_create(room_id=room_id)
     return state.version
+
+
+# Read on every post. rules_changed forgets it here; other workers forget it when the room's
+# `rules.changed` event reaches their sockets, else when it expires.
+rules_version_cache: TimedCache[int, int] = TimedCache("rules_version", _load_rules_version)
+# The version each member accepted per room. Only ever rises, so a cached value that is
+# current is true; an older or missing one is read again.
+_accepted_cache: TimedCache[tuple[int, int], int | None] = TimedCache(
+    "rules_accepted", lambda key: _accepted_version(member_id=key[0], room_id=key[1]))
+
+
+def rules_version(*, room_id: int) -> int:
+    return rules_version_cache.get(room_id)
+
+
+def _accepted_version(*, member_id: int, room_id: int) -> int | None:
+    return RulesAcceptance.objects.filter(member_id=member_id, room_id=room_id).values_list(
+        "version", flat=True).first()
 
 
 def room_rules(*, room_id: int) -> RoomRules:
@@ -48,9 +67,14 @@ def rule_title(code: str) -> str:
 
 
 def has_accepted(*, member_id: int, room_id: int) -> bool:
-    accepted = RulesAcceptance.objects.filter(member_id=member_id, room_id=room_id).values_list(
-        "version", flat=True).first()
-    return accepted is not None and accepted >= rules_version(room_id=room_id)
+    current = rules_version(room_id=room_id)
+    accepted = _accepted_cache.peek((member_id, room_id))
+    if accepted is None or accepted < current:
+        # Not known here yet: the member may have accepted through another worker.
+        accepted = _accepted_version(member_id=member_id, room_id=room_id)
+        if accepted is not None:
+            _accepted_cache.put((member_id, room_id), accepted)
+    return accepted is not None and accepted >= current
 
 
 def accept_rules(*, member_id: int, room_id: int, version: int) -> None:
@@ -60,6 +84,7 @@ def accept_rules(*, member_id: int, room_id: int, version: int) -> None:
         raise HearthError(ErrorCode.RULES_OUTDATED)
     RulesAcceptance.objects.update_or_create(member_id=member_id, room_id=room_id,
                                              defaults={"version": version})
+    _accepted_cache.put((member_id, room_id), version)
 
 
 def rules_changed(*, room: Room | None) -> list[int]:
@@ -75,8 +100,14 @@ def rules_changed(*, room: Room | None) -> list[int]:
         RoomRulesVersion.objects.filter(room_id__in=room_ids).update(version=F("version") + 1)
         versions = dict(RoomRulesVersion.objects.filter(room_id__in=room_ids)
                         .values_list("room_id", "version"))
+        # Forgotten now for this transaction's own reads, and again after the commit (below)
+        # in case another thread read the old version in between.
+        for room_id in room_ids:
+            rules_version_cache.forget(room_id)
 
         def announce() -> None:
+            for room_id in versions:
+                rules_version_cache.forget(room_id)
             for room_id, version in versions.items():
                 # The new rules travel with the event: one query per room, not per socket,
                 # and no member has to reconnect to read them.

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
+from hearth.hotcache import TimedCache
 from moderation.models import Sanction, SanctionKind
 
 LADDER_LOOKBACK = timedelta(days=90)
@@ -32,6 +33,17 @@ LADDER = (
 
 def active_posting_sanction(*, member_id: int, room_id: int) -> Sanction | None:
     """A timeout or ban that stops this member posting in this room right now."""
+    sanction = sanction_cache.get((member_id, room_id))
+    if sanction is not None and sanction.ends_at is not None and (
+            sanction.ends_at <= timezone.now()):
+        # It ran out while cached; another may follow it.
+        sanction_cache.forget((member_id, room_id))
+        sanction = sanction_cache.get((member_id, room_id))
+    return sanction
+
+
+def _load_posting_sanction(key: tuple[int, int]) -> Sanction | None:
+    member_id, room_id = key
     now = timezone.now()
     return (Sanction.objects
             .filter(member_id=member_id, kind__in=[SanctionKind.TIMEOUT, SanctionKind.BAN],
@@ -41,6 +53,16 @@ def active_posting_sanction(*, member_id: int, room_id: int) -> Sanction | None:
             # A ban (no end) first, else the timeout that ends last; explicit about NULL,
             # which SQLite sorts first and PostgreSQL last.
             .order_by(F("ends_at").desc(nulls_first=True)).first())
+
+
+# Read on every post. A sanction saved in this worker forgets it (moderation/signals.py); one
+# saved elsewhere reaches this worker with its notice to the member's sockets, else expires.
+sanction_cache: TimedCache[tuple[int, int], Sanction | None] = TimedCache(
+    "posting_sanction", _load_posting_sanction)
+
+
+def forget_sanctions() -> None:
+    sanction_cache.forget()
 
 
 def ensure_may_post(*, member_id: int, room_id: int) -> None:

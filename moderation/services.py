@@ -24,6 +24,7 @@ from chat.events import (
 )
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
+from hearth.hotcache import TimedCache
 from moderation import notices
 from moderation.models import (
     AuditAction,
@@ -56,13 +57,21 @@ MAX_TIMEOUT = timedelta(days=30)
 
 # --- before a message is stored --------------------------------------------------------------
 
-def policy_actions(*, room_id: int) -> PolicyActions:
+def _load_policy_actions(room_id: int) -> PolicyActions:
     policy = (ScreeningPolicy.objects.filter(room_id=room_id).first()
               or ScreeningPolicy.objects.filter(room__isnull=True).first())
     if policy is None:
         return PolicyActions()
     return PolicyActions(contact=policy.contact, harassment=policy.harassment,
                          spam=policy.spam, crisis=policy.crisis)
+
+
+# Read on every post; forgotten when any policy is saved (moderation/signals.py).
+policy_cache: TimedCache[int, PolicyActions] = TimedCache("policy", _load_policy_actions)
+
+
+def policy_actions(*, room_id: int) -> PolicyActions:
+    return policy_cache.get(room_id)
 
 
 def ensure_may_post_here(*, member_id: int, room_id: int) -> None:

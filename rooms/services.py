@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
@@ -59,3 +59,18 @@ def refresh_worker_connections(*, worker_id: str) -> None:
     RoomConnection.objects.filter(worker_id=worker_id).update(last_seen=now)
     stale_before = now - timedelta(seconds=chat_limits().stale_after_seconds)
     RoomConnection.objects.filter(last_seen__lt=stale_before).delete()
+
+
+def claim_next_seq(*, room_id: int) -> int | None:
+    """The room's next message sequence number, or None if the room is gone or closed.
+
+    Call inside the transaction that stores the message. One statement bumps and reads the
+    counter; its row lock orders concurrent writers until that transaction ends, so seqs are
+    gap-free and increasing (a rolled-back post gives its number back).
+    """
+    table = connection.ops.quote_name(Room._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608 (no input)
+                       "WHERE id = %s AND is_active = %s RETURNING last_seq", [room_id, True])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])

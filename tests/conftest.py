@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 from channels.layers import channel_layers
 
+from hearth.hotcache import forget_everything
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 IN_MEMORY_LAYER = {
@@ -32,6 +34,12 @@ def require_env(name: str, purpose: str) -> str:
     if not value:
         skip_or_fail(f"{name} is not set; {purpose}")
     return value
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_values() -> None:
+    # Ids come round again after a rollback; a value cached by an earlier test is not true.
+    forget_everything()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
-"""Run Hearth under daphne with the frame-size limit taken from settings.
+"""Run Hearth under daphne (or uvicorn) with the frame-size limit taken from settings.
 
 `python manage.py serve` migrates, seeds the demo rooms and serves on 127.0.0.1:8000.
+`--server uvicorn` serves the same application with uvicorn and its websockets
+implementation; docs/benchmarks.md compares the two.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-setup", action="store_true",
                             help="skip migrate and demo rooms (for extra workers)")
         parser.add_argument("--no-demo", action="store_true", help="do not seed demo rooms")
+        parser.add_argument("--server", choices=("daphne", "uvicorn"), default="daphne",
+                            help="the ASGI server (default: daphne)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_setup"]:
@@ -33,6 +37,9 @@ class Command(BaseCommand):
             if not options["no_demo"]:
                 seed_demo_rooms()
         _raise_open_file_limit()
+        if options["server"] == "uvicorn":
+            self._serve_with_uvicorn(options["host"], options["port"])
+            return
         daphne_server.WebSocketFactory = _CloseFrameOnFailureFactory
         self.stdout.write(f"Hearth is listening on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
@@ -50,6 +57,20 @@ class Command(BaseCommand):
             "--verbosity", "0",
             "hearth.asgi:application",
         ])
+
+
+    def _serve_with_uvicorn(self, host: str, port: int) -> None:
+        import uvicorn
+
+        self.stdout.write(f"Hearth is listening on http://{host}:{port}/ (uvicorn)")
+        self.stdout.flush()
+        uvicorn.run(
+            "hearth.asgi:application", host=host, port=port, lifespan="off",
+            ws="websockets", ws_max_size=settings.HEARTH_MAX_FRAME_BYTES,
+            ws_ping_interval=20, ws_ping_timeout=30, ws_per_message_deflate=False,
+            # No access log: it would write every client's address.
+            access_log=False, log_level="warning", server_header=False,
+        )
 
 
 class _CloseFrameOnFailureFactory(daphne_server.WebSocketFactory):  # type: ignore[misc]

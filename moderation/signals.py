@@ -1,0 +1,24 @@
+"""Forget cached copies (hearth/hotcache.py) when what they copy is saved in this worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from moderation.models import Sanction, ScreeningPolicy
+from moderation.sanctions import forget_sanctions
+from moderation.services import policy_cache
+
+
+@receiver(post_save, sender=ScreeningPolicy)
+@receiver(post_delete, sender=ScreeningPolicy)
+def _policy_saved(**_kwargs: Any) -> None:
+    policy_cache.forget()
+
+
+@receiver(post_save, sender=Sanction)
+@receiver(post_delete, sender=Sanction)
+def _sanction_saved(**_kwargs: Any) -> None:
+    forget_sanctions()

@@ -1,0 +1,128 @@
+"""The per-process room hub: one subscription per room per worker, frames written to every
+local socket, subscriptions renewed and dropped by the heartbeat; and the ordered publisher
+and group-commit writer that feed it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from chat import events
+from chat.events import OrderedPublisher, room_group
+from chat.hub import Hub, hub
+from tests.chat.test_consumers import joined, next_of, send
+from tests.factories import make_member, make_room
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _room_group_channels(room_id: int) -> set[str]:
+    layer: Any = get_channel_layer()
+    return set(layer.groups.get(room_group(room_id), {}))
+
+
+async def test_a_worker_joins_a_rooms_group_once_however_many_sockets_it_holds():
+    room = await database_sync_to_async(make_room)()
+    sockets = [await joined(room.slug, await database_sync_to_async(make_member)())
+               for _ in range(3)]
+    assert len(_room_group_channels(room.pk)) == 1
+    await send(sockets[0], {"type": "send", "client_id": "one", "body": "hello all"})
+    for communicator in sockets:
+        assert (await next_of(communicator, "message"))["client_id"] == "one"
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def test_the_heartbeat_drops_a_room_nobody_here_is_in_and_renews_the_others(settings):
+    settings.HEARTH_HEARTBEAT_SECONDS = 60  # beats are driven by hand below
+    left, stays = await database_sync_to_async(make_room)(), await database_sync_to_async(
+        make_room)()
+    leaving = await joined(left.slug, await database_sync_to_async(make_member)())
+    staying = await joined(stays.slug, await database_sync_to_async(make_member)())
+    await leaving.disconnect()
+    layer: Any = get_channel_layer()
+    layer.groups.pop(room_group(stays.pk))  # as a restarted Redis forgets its groups
+    await hub.beat()
+    assert _room_group_channels(left.pk) == set()
+    assert len(_room_group_channels(stays.pk)) == 1
+    await send(staying, {"type": "send", "client_id": "after", "body": "still here"})
+    assert (await next_of(staying, "message"))["client_id"] == "after"
+    await staying.disconnect()
+
+
+class _Socket:
+    def __init__(self, room_id: int, member_id: int, *, fails: bool = False) -> None:
+        self.room_id, self.member_id, self.fails = room_id, member_id, fails
+        self.texts: list[str] = []
+        self.events: list[dict[str, Any]] = []
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None:
+        raise AssertionError("the hub goes through room_frame or dispatch")
+
+    async def room_frame(self, event: dict[str, Any]) -> None:
+        if self.fails:
+            raise ConnectionError("gone")
+        self.texts.append(event["text"])
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        self.events.append(message)
+
+
+async def test_fan_out_reaches_every_socket_even_when_one_fails():
+    local = Hub()
+    sockets = [_Socket(7, 1), _Socket(7, 2, fails=True), _Socket(7, 3), _Socket(8, 4)]
+    for socket in sockets:
+        local.sockets_by_room[socket.room_id].add(socket)
+    await local.fan_out(7, {"type": "room.frame", "text": "frame-1"})
+    await local.fan_out(7, {"type": "rules.changed", "version": 2})
+    assert sockets[0].texts == sockets[2].texts == ["frame-1"]
+    assert sockets[3].texts == [] and sockets[3].events == []
+    assert [e["type"] for e in sockets[0].events] == ["rules.changed"]
+    assert [e["type"] for e in sockets[1].events] == ["rules.changed"]
+
+
+async def test_queued_group_sends_leave_in_queue_order_whatever_each_send_takes(monkeypatch):
+    sent: list[tuple[str, int]] = []
+    rng = random.Random(7)
+
+    async def slow_send(group: str, event: dict[str, Any]) -> None:
+        await asyncio.sleep(rng.random() / 200)
+        sent.append((group, event["n"]))
+
+    monkeypatch.setattr(events, "send_to_group", slow_send)
+    publisher = OrderedPublisher()
+    for n in range(40):
+        publisher.enqueue(f"room-{n % 2}", {"n": n})
+    for _ in range(200):
+        if len(sent) == 40:
+            break
+        await asyncio.sleep(0.01)
+    for group in ("room-0", "room-1"):
+        assert [n for g, n in sent if g == group] == sorted(n for g, n in sent if g == group)
+    assert len(sent) == 40
+
+
+async def test_posts_sent_together_are_stored_together_and_broadcast_in_seq_order():
+    room = await database_sync_to_async(make_room)()
+    reader = await joined(room.slug, await database_sync_to_async(make_member)())
+    writers = [await joined(room.slug, await database_sync_to_async(make_member)())
+               for _ in range(4)]
+    for round_ in range(3):
+        for i, communicator in enumerate(writers):
+            await send(communicator, {"type": "send", "client_id": f"r{round_}-w{i}",
+                                      "body": f"note number {round_} from writer {i}"})
+    seqs: list[int] = []
+    while len(seqs) < 12:
+        frame = json.loads(await reader.receive_from(timeout=5))
+        if frame["type"] == "message":
+            seqs.append(frame["seq"])
+    assert seqs == list(range(1, 13))
+    for communicator in [reader, *writers]:
+        await communicator.disconnect()

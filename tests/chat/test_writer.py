@@ -1,0 +1,85 @@
+"""PostWriter: group commit without waiting, outcomes in order, failures to every waiter."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from chat import writer as writer_module
+from chat.errors import ErrorCode, HearthError
+from chat.writer import PostWriter
+
+pytestmark = pytest.mark.asyncio
+
+
+@dataclass
+class _Request:
+    n: int
+
+
+@dataclass
+class _Database:
+    """Stands in for post_messages: records each batch; the first write waits for `gate`."""
+
+    batches: list[list[int]] = field(default_factory=list)
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def post_messages(self, requests: list[Any]) -> list[Any]:
+        self.batches.append([r.n for r in requests])
+        if len(self.batches) == 1:
+            self.gate.wait(timeout=5)
+        return [HearthError(ErrorCode.RULES_NOT_ACCEPTED) if r.n == 3 else f"stored-{r.n}"
+                for r in requests]
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Database]:
+    fake = _Database()
+    monkeypatch.setattr(writer_module, "post_messages", fake.post_messages)
+    monkeypatch.setattr(writer_module, "database_sync_to_async",
+                        lambda f: lambda *a: asyncio.to_thread(f, *a))
+    yield fake
+    fake.gate.set()
+
+
+async def test_posts_arriving_during_a_write_share_the_next_one(database):
+    writer: Any = PostWriter()
+    first = asyncio.ensure_future(writer.post(_Request(0)))
+    await asyncio.sleep(0.05)
+    rest = [asyncio.ensure_future(writer.post(_Request(n)))
+            for n in range(1, 6)]
+    await asyncio.sleep(0.05)
+    database.gate.set()
+    assert await first == "stored-0"
+    outcomes = await asyncio.gather(*rest, return_exceptions=True)
+    assert database.batches == [[0], [1, 2, 3, 4, 5]]
+    assert outcomes[0] == "stored-1" and outcomes[4] == "stored-5"
+    assert isinstance(outcomes[2], HearthError)
+    assert outcomes[2].code == ErrorCode.RULES_NOT_ACCEPTED
+
+
+async def test_a_lone_post_is_written_at_once(database):
+    database.gate.set()
+    writer: Any = PostWriter()
+    assert await writer.post(_Request(1)) == "stored-1"
+    assert database.batches == [[1]]
+
+
+async def test_a_failed_write_fails_every_post_in_it_and_the_writer_carries_on(monkeypatch):
+    def broken(requests: list[Any]) -> list[Any]:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(writer_module, "post_messages", broken)
+    monkeypatch.setattr(writer_module, "database_sync_to_async",
+                        lambda f: lambda *a: asyncio.to_thread(f, *a))
+    writer: Any = PostWriter()
+    outcomes = await asyncio.gather(*[writer.post(_Request(n))
+                                      for n in range(3)], return_exceptions=True)
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    monkeypatch.setattr(writer_module, "post_messages", lambda rs: [f"ok-{r.n}" for r in rs])
+    assert await writer.post(_Request(9)) == "ok-9"

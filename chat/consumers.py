@@ -56,7 +56,7 @@ from moderation import asides, duty, escalations, notices, support
 from moderation import services as moderation
 from moderation.helplines import FALLBACK_REGION, clean_region, region_from_accept_language
 from moderation.models import ScreeningAction
-from moderation.rules import accept_rules, has_accepted, room_rules, rules_version_cache
+from moderation.rules import accept_rules, forget_rules, has_accepted, room_rules
 from moderation.sanctions import SanctionRefusedError, ensure_not_banned, forget_sanctions
 from moderation.watch import watcher
 from rooms import sessions
@@ -104,11 +104,13 @@ def _join_from_session(session: Any, room_slug: str, channel_name: str,
     member_id = member_id_from_session(session)
     if member_id is None:
         raise HearthError(ErrorCode.UNAUTHENTICATED)
-    ensure_not_banned(member_id=member_id, room_slug=room_slug)
     joined = join_room(room_slug=room_slug, member_id=member_id, channel_name=channel_name,
                        worker_id=WORKER_ID)
     room, member = joined.room, joined.member
     try:
+        # After the join, which found the room: the check reads the sanctions this worker
+        # keeps for posting, so a member's first post costs no query for them.
+        ensure_not_banned(member_id=member_id, room_id=room.pk)
         sessions.note_arrival(member=member, room=room)
     except HearthError:
         leave_room(channel_name=channel_name)
@@ -619,6 +621,6 @@ class RoomConsumer(HearthSocket):
         await self.send_frame({"type": "staffing", **field})
 
     async def rules_changed(self, event: dict[str, Any]) -> None:
-        rules_version_cache.forget(self.room_id)  # changed on another worker, perhaps
+        forget_rules(self.room_id)  # changed on another worker, perhaps
         await self.send_frame({"type": "rules_changed", "version": event["version"],
                                "accepted": False, "rules": event["rules"]})

@@ -52,6 +52,11 @@ def _accepted_version(*, member_id: int, room_id: int) -> int | None:
 
 
 def room_rules(*, room_id: int) -> RoomRules:
+    """What a member sees on entering; read on every join, so kept like the version."""
+    return _room_rules_cache.get(room_id)
+
+
+def _load_room_rules(room_id: int) -> RoomRules:
     rules = (GroundRule.objects.filter(Q(room__isnull=True) | Q(room_id=room_id), is_active=True)
              .order_by(SITE_RULES_FIRST, "position", "code"))
     return RoomRules(
@@ -59,6 +64,15 @@ def room_rules(*, room_id: int) -> RoomRules:
         rules=[{"code": r.code, "title": r.title, "text": r.text,
                 "scope": "site" if r.room_id is None else "room"} for r in rules],
     )
+
+
+# Forgotten with the version (rules_changed) and when any rule is saved (moderation/signals).
+_room_rules_cache: TimedCache[int, RoomRules] = TimedCache("room_rules", _load_room_rules)
+
+
+def forget_rules(room_id: int | None = None) -> None:
+    rules_version_cache.forget(room_id)
+    _room_rules_cache.forget(room_id)
 
 
 def rule_title(code: str) -> str:
@@ -103,11 +117,11 @@ def rules_changed(*, room: Room | None) -> list[int]:
         # Forgotten now for this transaction's own reads, and again after the commit (below)
         # in case another thread read the old version in between.
         for room_id in room_ids:
-            rules_version_cache.forget(room_id)
+            forget_rules(room_id)
 
         def announce() -> None:
             for room_id in versions:
-                rules_version_cache.forget(room_id)
+                forget_rules(room_id)
             for room_id, version in versions.items():
                 # The new rules travel with the event: one query per room, not per socket,
                 # and no member has to reconnect to read them.

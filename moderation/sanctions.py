@@ -100,12 +100,8 @@ def suggested_step(*, member_id: int) -> LadderStep:
     return LADDER[min(rung + 1, len(LADDER) - 1)]
 
 
-def ensure_not_banned(*, member_id: int, room_slug: str) -> None:
+def ensure_not_banned(*, member_id: int, room_id: int) -> None:
     """A banned member cannot enter the room (or any room, for a site ban)."""
-    now = timezone.now()
-    banned = (Sanction.objects
-              .filter(member_id=member_id, kind=SanctionKind.BAN, starts_at__lte=now)
-              .filter(Q(room__slug=room_slug) | Q(room__isnull=True))
-              .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).exists())
-    if banned:
+    sanction = active_posting_sanction(member_id=member_id, room_id=room_id)
+    if sanction is not None and (sanction.kind == SanctionKind.BAN or sanction.ends_at is None):
         raise HearthError(ErrorCode.BANNED)

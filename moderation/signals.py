@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from moderation.models import Sanction, ScreeningPolicy
+from moderation.models import GroundRule, Sanction, ScreeningPolicy
+from moderation.rules import forget_rules
 from moderation.sanctions import forget_sanctions
 from moderation.services import policy_cache
 
@@ -22,3 +23,9 @@ def _policy_saved(**_kwargs: Any) -> None:
 @receiver(post_delete, sender=Sanction)
 def _sanction_saved(**_kwargs: Any) -> None:
     forget_sanctions()
+
+
+@receiver(post_save, sender=GroundRule)
+@receiver(post_delete, sender=GroundRule)
+def _rule_saved(**_kwargs: Any) -> None:
+    forget_rules()

@@ -125,3 +125,16 @@ def test_rules_accepted_through_another_worker_are_read_not_refused_from_cache(c
     RulesAcceptance.objects.create(member=member, room=room,
                                    version=rules_version(room_id=room.pk))
     assert _post(member, room, "second").created
+
+
+def test_a_rule_saved_or_removed_in_this_worker_shows_on_the_next_join(clock):
+    from moderation.models import GroundRule
+    from moderation.rules import room_rules
+
+    room = make_room()
+    before = [r["code"] for r in room_rules(room_id=room.pk).rules]
+    rule = GroundRule.objects.create(room=room, code="no-spoilers", title="No spoilers",
+                                     text="Keep endings to yourself.", position=1)
+    assert [r["code"] for r in room_rules(room_id=room.pk).rules] == [*before, "no-spoilers"]
+    rule.delete()
+    assert [r["code"] for r in room_rules(room_id=room.pk).rules] == before

@@ -100,9 +100,9 @@ def test_a_room_ban_refuses_that_room_and_joining_it_but_not_other_rooms(clock: 
     sanction(member, SanctionKind.BAN, room=room)
     assert try_post(member, room) == ErrorCode.BANNED
     with pytest.raises(HearthError) as refused:
-        ensure_not_banned(member_id=member.pk, room_slug=room.slug)
+        ensure_not_banned(member_id=member.pk, room_id=room.pk)
     assert refused.value.code == ErrorCode.BANNED
-    ensure_not_banned(member_id=member.pk, room_slug=other.slug)
+    ensure_not_banned(member_id=member.pk, room_id=other.pk)
     assert try_post(member, other) is None
     clock.advance(timedelta(days=3650))  # a ban does not end by itself
     assert try_post(member, room) == ErrorCode.BANNED
@@ -114,7 +114,7 @@ def test_a_site_ban_refuses_every_room(clock: Clock):
     for room in rooms:
         assert try_post(member, room) == ErrorCode.BANNED
         with pytest.raises(HearthError):
-            ensure_not_banned(member_id=member.pk, room_slug=room.slug)
+            ensure_not_banned(member_id=member.pk, room_id=room.pk)
     clock.advance(timedelta(days=3650))
     assert try_post(member, rooms[0]) == ErrorCode.BANNED
 
@@ -135,7 +135,7 @@ def test_warnings_never_stop_anyone_posting():
         assert warning.ends_at == warning.starts_at
     sanction(member, SanctionKind.WARNING)
     assert try_post(member, room) is None
-    ensure_not_banned(member_id=member.pk, room_slug=room.slug)
+    ensure_not_banned(member_id=member.pk, room_id=room.pk)
 
 
 def test_the_ladder_goes_warning_then_1_hour_then_24_hours_then_ban():

@@ -22,11 +22,10 @@ from chat.events import (
     send_to_group,
 )
 from chat.hub import WORKER_ID, hub
-from chat.identity import member_id_from_session
-from chat.limits import HISTORY_PAGE_MAX, chat_limits
+from chat.joins import REGION_SESSION_KEY, JoinRequest
+from chat.limits import chat_limits
 from chat.models import Member, MessageStatus
 from chat.protocol import (
-    PROTOCOL_VERSION,
     AcceptRulesFrame,
     AsideLeaveFrame,
     AsideReplyFrame,
@@ -51,18 +50,17 @@ from chat.protocol import (
 )
 from chat.services import MessageBlockedError, PostRequest, PostResult
 from chat.socket_base import HearthSocket
-from chat.writer import post_writer
+from chat.writer import join_writer, post_writer
+from hearth.direct_frames import write_prepared
 from moderation import asides, duty, escalations, notices, support
 from moderation import services as moderation
-from moderation.helplines import FALLBACK_REGION, clean_region, region_from_accept_language
 from moderation.models import ScreeningAction
-from moderation.rules import accept_rules, forget_rules, has_accepted, room_rules
-from moderation.sanctions import SanctionRefusedError, ensure_not_banned, forget_sanctions
+from moderation.rules import accept_rules, forget_rules, room_rules
+from moderation.sanctions import SanctionRefusedError, forget_sanctions
 from moderation.watch import watcher
 from rooms import sessions
-from rooms.models import Room, RoomKind
-from rooms.selectors import room_presence, room_summary
-from rooms.services import join_room, leave_room
+from rooms.models import Room
+from rooms.services import leave_room
 
 logger = logging.getLogger(__name__)
 
@@ -79,78 +77,7 @@ RECENT_BODIES = 5
 # The gentlest support card is not repeated more often than this on one socket: support,
 # not nagging. Higher tiers get it every time.
 CONCERN_CARD_EVERY_SECONDS = 15 * 60
-REGION_SESSION_KEY = "hearth_region"
 FEEDBACK_SESSION_KEY = "hearth_feedback_given"
-
-
-def _region(session: Any, headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The member's chosen helpline region, else the one their browser's language implies."""
-    chosen = session.get(REGION_SESSION_KEY)
-    if chosen == FALLBACK_REGION or clean_region(chosen):
-        return str(chosen)
-    accept_language = next((value.decode("latin-1") for name, value in headers
-                            if name == b"accept-language"), None)
-    return region_from_accept_language(accept_language)
-
-
-def _staffing_field(room: Room, region: str | None) -> dict[str, Any]:
-    staffing = duty.staffing_for(room=room)
-    return support.staffing_field(staffed_only=staffing.staffed_only, on_duty=staffing.on_duty,
-                                  region=region)
-
-
-def _join_from_session(session: Any, room_slug: str, channel_name: str,
-                       headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    member_id = member_id_from_session(session)
-    if member_id is None:
-        raise HearthError(ErrorCode.UNAUTHENTICATED)
-    joined = join_room(room_slug=room_slug, member_id=member_id, channel_name=channel_name,
-                       worker_id=WORKER_ID)
-    room, member = joined.room, joined.member
-    try:
-        # After the join, which found the room: the check reads the sanctions this worker
-        # keeps for posting, so a member's first post costs no query for them.
-        ensure_not_banned(member_id=member_id, room_id=room.pk)
-        sessions.note_arrival(member=member, room=room)
-    except HearthError:
-        leave_room(channel_name=channel_name)
-        raise
-    hosted = sessions.current_session(room_id=room.pk) if room.kind == RoomKind.HOSTED else None
-    rules = room_rules(room_id=room.pk)
-    region = _region(session, headers)
-    return {
-        "room": room,
-        "member": member,
-        "region": region,
-        "muted": moderation.muted_member_ids(member_id=member.pk),
-        "welcome": {
-            "type": "welcome",
-            "protocol": PROTOCOL_VERSION,
-            "room": room_summary(room),
-            "you": {"handle": member.handle, "role": member.role},
-            "head_seq": room.last_seq,
-            "presence": room_presence(room_id=room.pk).as_frame_field(),
-            "limits": _public_limits(),
-            "rules": rules.as_frame_field(
-                accepted=has_accepted(member_id=member.pk, room_id=room.pk)),
-            "staffing": _staffing_field(room, region),
-            "asides": asides.live_asides_for(member_id=member.pk, you="member"),
-            "session": sessions.session_field(hosted) if hosted else None,
-            "region": region,
-        },
-    }
-
-
-def _public_limits() -> dict[str, Any]:
-    limits = chat_limits()
-    return {
-        "max_body_chars": limits.max_body_chars,
-        "max_frame_bytes": limits.max_frame_bytes,
-        "send_burst": limits.send_burst,
-        "send_per_second": limits.send_per_second,
-        "heartbeat_seconds": limits.heartbeat_seconds,
-        "history_page_max": HISTORY_PAGE_MAX,
-    }
 
 
 def _resume_page(room_id: int, after_seq: int, page: int, viewer_id: int,
@@ -275,9 +202,10 @@ class RoomConsumer(HearthSocket):
         await self.accept()
         room_slug = self.scope["url_route"]["kwargs"]["room_slug"]
         try:
-            joined = await database_sync_to_async(_join_from_session)(
-                self.scope["session"], room_slug, self.channel_name,
-                self.scope.get("headers", []))
+            joined = await join_writer.submit(JoinRequest(
+                session=self.scope["session"], room_slug=room_slug,
+                channel_name=self.channel_name, headers=self.scope.get("headers", []),
+                worker_id=WORKER_ID))
         except HearthError as refusal:
             await self.refuse(refusal)
             await self.close(code=CLOSE_CODE_FOR_REFUSAL.get(refusal.code, CloseCode.NORMAL))
@@ -401,7 +329,7 @@ class RoomConsumer(HearthSocket):
                               retry_after=wait)
             return
         try:
-            result = await post_writer.post(PostRequest(
+            result = await post_writer.submit(PostRequest(
                 member=self.member, room=self.room, client_id=frame.client_id, body=frame.body,
                 recent_bodies=tuple(self.recent_bodies)))
         except MessageBlockedError as blocked:
@@ -591,6 +519,9 @@ class RoomConsumer(HearthSocket):
         room_id = event.get("room_id")
         if room_id is not None and room_id != self.room_id:
             return  # a private frame for the author's socket in another room
+        prepared = event.get("prepared")
+        if prepared is not None and write_prepared(self.direct_socket, prepared):
+            return
         await self.send(text_data=event["text"])
 
     async def member_notice(self, event: dict[str, Any]) -> None:

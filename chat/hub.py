@@ -28,6 +28,7 @@ from chat.events import broadcast_to_room, room_group
 from chat.limits import chat_limits
 from chat.protocol import encode
 from chat.ratelimit import TokenBucket
+from hearth.direct_frames import PreparedFrame
 from rooms.models import Room
 from rooms.selectors import room_presence
 from rooms.services import refresh_worker_connections
@@ -155,7 +156,9 @@ class Hub:
     async def _open(self, subscription: RoomSubscription, layer: Any) -> None:
         try:
             if not subscription.channel:
-                subscription.channel = await layer.new_channel(prefix="hub")
+                # The default prefix: channels_redis reads all of a worker's channels that share
+                # it with one loop; a prefix of our own would wait behind that loop.
+                subscription.channel = await layer.new_channel()
             await layer.group_add(room_group(subscription.room_id), subscription.channel)
         except Exception as exc:
             # The layer is down (Redis stopped): sends are still stored and acknowledged;
@@ -181,6 +184,9 @@ class Hub:
     async def fan_out(self, room_id: int, event: dict[str, Any]) -> None:
         """One room event to every local socket in the room, in arrival order."""
         pre_encoded = event.get("type") == "room.frame"
+        if pre_encoded:
+            # Framed for the wire once, for every socket that can take it as it is.
+            event = {**event, "prepared": PreparedFrame(event["text"])}
         for socket in list(self.sockets_by_room.get(room_id, ())):
             try:
                 if pre_encoded:

@@ -11,11 +11,17 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat.errors import HearthError
 from chat.protocol import encode, error_frame
+from hearth.direct_frames import SCOPE_KEY
 
 logger = logging.getLogger(__name__)
 
 
 class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
+    @property
+    def direct_socket(self) -> Any:
+        """This socket's daphne connection, for frames prepared once (hearth/direct_frames)."""
+        return self.scope.get(SCOPE_KEY)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first runs close_old_connections in the one thread all database
         # work shares, for every message. Then the accept of a new socket and every broadcast

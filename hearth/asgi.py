@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from hearth.direct_frames import ExposeDirectSocket  # noqa: E402
 from hearth.security import OriginValidator  # noqa: E402
 
 http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
@@ -22,6 +23,7 @@ http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC 
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": OriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": ExposeDirectSocket(
+            OriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

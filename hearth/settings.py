@@ -82,7 +82,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{STATE_DIR / 'hearth.sqlite3'}")
-_database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
+# Not kept between requests: under ASGI every page view runs on a thread of its own, and kept
+# connections would pile up per thread. The sockets' own database thread keeps its one
+# connection between batches (chat/writer.py).
+_database: dict[str, Any] = dict(dj_database_url.parse(
+    DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0, minimum=0), conn_health_checks=True))
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     _database["OPTIONS"] = {
@@ -134,7 +138,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "hearth.channel_layer.EmbeddedChannelLayer",
             "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10), "expiry": 60},
         }
     }

@@ -80,6 +80,13 @@ def rule_title(code: str) -> str:
     return rule.title if rule else code
 
 
+def prefetch_acceptances(*, member_ids: list[int]) -> None:
+    """Every room's accepted version for these members, read in one query into the cache."""
+    for member_id, room_id, version in RulesAcceptance.objects.filter(
+            member_id__in=member_ids).values_list("member_id", "room_id", "version"):
+        _accepted_cache.put((member_id, room_id), version)
+
+
 def has_accepted(*, member_id: int, room_id: int) -> bool:
     current = rules_version(room_id=room_id)
     accepted = _accepted_cache.peek((member_id, room_id))

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
@@ -42,17 +42,35 @@ def active_posting_sanction(*, member_id: int, room_id: int) -> Sanction | None:
     return sanction
 
 
-def _load_posting_sanction(key: tuple[int, int]) -> Sanction | None:
-    member_id, room_id = key
+def _posting_sanctions(*, member_ids: list[int], room_ids: list[int]) -> QuerySet[Sanction]:
     now = timezone.now()
     return (Sanction.objects
-            .filter(member_id=member_id, kind__in=[SanctionKind.TIMEOUT, SanctionKind.BAN],
+            .filter(member_id__in=member_ids, kind__in=[SanctionKind.TIMEOUT, SanctionKind.BAN],
                     starts_at__lte=now)
-            .filter(Q(room_id=room_id) | Q(room__isnull=True))
+            .filter(Q(room_id__in=room_ids) | Q(room__isnull=True))
             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
             # A ban (no end) first, else the timeout that ends last; explicit about NULL,
             # which SQLite sorts first and PostgreSQL last.
-            .order_by(F("ends_at").desc(nulls_first=True)).first())
+            .order_by(F("ends_at").desc(nulls_first=True)))
+
+
+def _load_posting_sanction(key: tuple[int, int]) -> Sanction | None:
+    member_id, room_id = key
+    return _posting_sanctions(member_ids=[member_id], room_ids=[room_id]).first()
+
+
+def prefetch_posting_sanctions(pairs: list[tuple[int, int]]) -> None:
+    """Read the sanctions of many (member, room) pairs in one query, into the cache (a burst
+    of joins checks bans for each)."""
+    if not pairs:
+        return
+    found = list(_posting_sanctions(member_ids=sorted({m for m, _ in pairs}),
+                                    room_ids=sorted({r for _, r in pairs})))
+    for member_id, room_id in pairs:
+        # `found` is in the order active_posting_sanction wants: the first that applies.
+        sanction_cache.put((member_id, room_id), next(
+            (s for s in found if s.member_id == member_id and s.room_id in (None, room_id)),
+            None))
 
 
 # Read on every post. A sanction saved in this worker forgets it (moderation/signals.py); one

@@ -17,7 +17,7 @@ from hearth.hotcache import forget_everything
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 IN_MEMORY_LAYER = {
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+    "default": {"BACKEND": "hearth.channel_layer.EmbeddedChannelLayer",
                 "CONFIG": {"capacity": 1000, "expiry": 60}},
 }
 

@@ -1,4 +1,4 @@
-"""PostWriter: group commit without waiting, outcomes in order, failures to every waiter."""
+"""BatchWriter: group commit without waiting, outcomes in order, failures to every waiter."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from chat import writer as writer_module
 from chat.errors import ErrorCode, HearthError
-from chat.writer import PostWriter
+from chat.writer import BatchWriter
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,18 +40,17 @@ class _Database:
 @pytest.fixture
 def database(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Database]:
     fake = _Database()
-    monkeypatch.setattr(writer_module, "post_messages", fake.post_messages)
-    monkeypatch.setattr(writer_module, "database_sync_to_async",
-                        lambda f: lambda *a: asyncio.to_thread(f, *a))
+    monkeypatch.setattr(writer_module, "in_database_thread",
+                        lambda write, requests: asyncio.to_thread(write, requests))
     yield fake
     fake.gate.set()
 
 
-async def test_posts_arriving_during_a_write_share_the_next_one(database):
-    writer: Any = PostWriter()
-    first = asyncio.ensure_future(writer.post(_Request(0)))
+async def test_requests_arriving_during_a_write_share_the_next_one(database):
+    writer: Any = BatchWriter(database.post_messages)
+    first = asyncio.ensure_future(writer.submit(_Request(0)))
     await asyncio.sleep(0.05)
-    rest = [asyncio.ensure_future(writer.post(_Request(n)))
+    rest = [asyncio.ensure_future(writer.submit(_Request(n)))
             for n in range(1, 6)]
     await asyncio.sleep(0.05)
     database.gate.set()
@@ -63,10 +62,10 @@ async def test_posts_arriving_during_a_write_share_the_next_one(database):
     assert outcomes[2].code == ErrorCode.RULES_NOT_ACCEPTED
 
 
-async def test_a_lone_post_is_written_at_once(database):
+async def test_a_lone_request_is_written_at_once(database):
     database.gate.set()
-    writer: Any = PostWriter()
-    assert await writer.post(_Request(1)) == "stored-1"
+    writer: Any = BatchWriter(database.post_messages)
+    assert await writer.submit(_Request(1)) == "stored-1"
     assert database.batches == [[1]]
 
 
@@ -74,12 +73,12 @@ async def test_a_failed_write_fails_every_post_in_it_and_the_writer_carries_on(m
     def broken(requests: list[Any]) -> list[Any]:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(writer_module, "post_messages", broken)
-    monkeypatch.setattr(writer_module, "database_sync_to_async",
-                        lambda f: lambda *a: asyncio.to_thread(f, *a))
-    writer: Any = PostWriter()
-    outcomes = await asyncio.gather(*[writer.post(_Request(n))
+    writer_calls: list[Any] = [broken]
+    monkeypatch.setattr(writer_module, "in_database_thread",
+                        lambda write, requests: asyncio.to_thread(write, requests))
+    writer: Any = BatchWriter(lambda requests: writer_calls[-1](requests))
+    outcomes = await asyncio.gather(*[writer.submit(_Request(n))
                                       for n in range(3)], return_exceptions=True)
     assert all(isinstance(o, RuntimeError) for o in outcomes)
-    monkeypatch.setattr(writer_module, "post_messages", lambda rs: [f"ok-{r.n}" for r in rs])
-    assert await writer.post(_Request(9)) == "ok-9"
+    writer_calls.append(lambda rs: [f"ok-{r.n}" for r in rs])
+    assert await writer.submit(_Request(9)) == "ok-9"

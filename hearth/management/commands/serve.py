@@ -8,6 +8,7 @@ implementation; docs/benchmarks.md compares the two.
 from __future__ import annotations
 
 import resource
+import sys
 from typing import Any
 
 from daphne import server as daphne_server
@@ -37,6 +38,9 @@ class Command(BaseCommand):
             if not options["no_demo"]:
                 seed_demo_rooms()
         _raise_open_file_limit()
+        # The database thread and the event loop share the GIL; Python's default 5 ms switch
+        # interval let a batch of posts hold the loop (and every frame) for that long.
+        sys.setswitchinterval(0.001)
         if options["server"] == "uvicorn":
             self._serve_with_uvicorn(options["host"], options["port"])
             return
@@ -66,7 +70,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         uvicorn.run(
             "hearth.asgi:application", host=host, port=port, lifespan="off",
-            ws="websockets", ws_max_size=settings.HEARTH_MAX_FRAME_BYTES,
+            ws="websockets-sansio", ws_max_size=settings.HEARTH_MAX_FRAME_BYTES,
             ws_ping_interval=20, ws_ping_timeout=30, ws_per_message_deflate=False,
             # No access log: it would write every client's address.
             access_log=False, log_level="warning", server_header=False,

@@ -1,0 +1,1 @@
+"""Benchmarks for Hearth: screening cost (screening_bench.py) and room fan-out (fanout/)."""

@@ -25,7 +25,7 @@ from chat.protocol import PROTOCOL_VERSION
 from moderation import asides, duty, support
 from moderation import services as moderation
 from moderation.helplines import FALLBACK_REGION, clean_region, region_from_accept_language
-from moderation.rules import has_accepted, prefetch_acceptances, room_rules
+from moderation.rules import accepted_versions, room_rules
 from moderation.sanctions import ensure_not_banned, prefetch_posting_sanctions
 from rooms import sessions
 from rooms.models import Room, RoomKind
@@ -83,7 +83,7 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
     joined = [j for j in seated if isinstance(j, Joined)]
     ids = sorted({j.member.pk for j in joined})
     prefetch_posting_sanctions(sorted({(j.member.pk, j.room.pk) for j in joined}))
-    prefetch_acceptances(member_ids=ids)
+    accepted = accepted_versions(member_ids=ids)
     muted = moderation.muted_ids_by_member(member_ids=ids)
     live_asides = asides.live_asides_by_member(member_ids=ids)
     presence: dict[int, Presence] = {}
@@ -97,9 +97,10 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
             outcomes.append(seat)
             continue
         try:
-            outcomes.append(_welcome(request, seat, muted=muted[seat.member.pk],
-                                     live_asides=live_asides[seat.member.pk],
-                                     presence=presence))
+            outcomes.append(_welcome(
+                request, seat, muted=muted[seat.member.pk],
+                live_asides=live_asides[seat.member.pk], presence=presence,
+                accepted_version=accepted.get((seat.member.pk, seat.room.pk), 0)))
         except HearthError as refusal:
             leave_room(channel_name=request.channel_name)
             outcomes.append(refusal)
@@ -107,8 +108,8 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
 
 
 def _welcome(request: JoinRequest, seat: Joined, *, muted: set[int],
-             live_asides: list[dict[str, Any]], presence: dict[int, Presence]
-             ) -> dict[str, Any]:
+             live_asides: list[dict[str, Any]], presence: dict[int, Presence],
+             accepted_version: int) -> dict[str, Any]:
     room, member = seat.room, seat.member
     # After the seat, which found the room: bans come from the sanctions read above.
     ensure_not_banned(member_id=member.pk, room_id=room.pk)
@@ -117,6 +118,7 @@ def _welcome(request: JoinRequest, seat: Joined, *, muted: set[int],
     if room.pk not in presence:  # once per room per batch; the debounced broadcast follows
         presence[room.pk] = room_presence(room_id=room.pk)
     region = region_for(request.session, request.headers)
+    rules = room_rules(room_id=room.pk)
     return {
         "room": room,
         "member": member,
@@ -130,8 +132,7 @@ def _welcome(request: JoinRequest, seat: Joined, *, muted: set[int],
             "head_seq": room.last_seq,
             "presence": presence[room.pk].as_frame_field(),
             "limits": public_limits(),
-            "rules": room_rules(room_id=room.pk).as_frame_field(
-                accepted=has_accepted(member_id=member.pk, room_id=room.pk)),
+            "rules": rules.as_frame_field(accepted=accepted_version >= rules.version),
             "staffing": staffing_field(room, region),
             "asides": live_asides,
             "session": sessions.session_field(hosted) if hosted else None,

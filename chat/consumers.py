@@ -21,7 +21,7 @@ from chat.events import (
     room_group,
     send_to_group,
 )
-from chat.hub import WORKER_ID, hub
+from chat.hub import SEQ_PASSED, WORKER_ID, hub
 from chat.joins import REGION_SESSION_KEY, JoinRequest
 from chat.limits import chat_limits
 from chat.models import Member, MessageStatus
@@ -354,7 +354,8 @@ class RoomConsumer(HearthSocket):
         own_text = encode(selectors.frame_for_message(message))
         if message.status == MessageStatus.VISIBLE:
             publisher.enqueue(room_group(self.room_id), {
-                "type": "room.frame", "text": own_text, "author_id": self.member_id})
+                "type": "room.frame", "text": own_text, "author_id": self.member_id,
+                "seq": message.seq})
             return
         # Held or collapsed: only its author sees it in full (in every tab) until a
         # moderator decides.
@@ -364,7 +365,11 @@ class RoomConsumer(HearthSocket):
         if message.status == MessageStatus.COLLAPSED:
             publisher.enqueue(room_group(self.room_id), {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
-                "text": encode(selectors.collapsed_frame(message))})
+                "seq": message.seq, "text": encode(selectors.collapsed_frame(message))})
+        else:
+            # Held for review: other workers must not wait for a frame that is not coming.
+            publisher.enqueue(room_group(self.room_id), {"type": SEQ_PASSED,
+                                                         "seq": message.seq})
 
     async def _deliver(self, result: PostResult) -> None:
         message, verdict = result.message, result.verdict

@@ -50,14 +50,69 @@ class LocalSocket(Protocol):
     async def dispatch(self, message: dict[str, Any]) -> None: ...
 
 
+# How long a message frame that arrived ahead of its turn waits for the ones before it.
+GAP_WAIT_SECONDS = 0.25
+# What a worker broadcasts for a message its room will not see (held for review), so other
+# workers stop waiting for it.
+SEQ_PASSED = "room.seq_passed"
+
+
+class SeqOrder:
+    """Puts a room's message frames back in seq order before they reach sockets.
+
+    Each worker broadcasts its own posts in order, but two workers' broadcasts can cross on
+    the way to a third. A frame that arrives ahead of a missing seq waits, up to
+    GAP_WAIT_SECONDS, for it; then what waited goes out in order anyway (the client fetches
+    any gap itself by seq). Frames without a seq (presence, removals, a message released
+    later by a moderator) go straight through.
+    """
+
+    def __init__(self) -> None:
+        self.next_seq: int | None = None
+        self.waiting: dict[int, dict[str, Any]] = {}
+
+    def arrive(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events to deliver now, in order."""
+        seq = event.get("seq")
+        if not isinstance(seq, int):
+            return [event]
+        if self.next_seq is not None and seq < self.next_seq:
+            return [] if event["type"] == SEQ_PASSED else [event]
+        if self.next_seq is not None and seq > self.next_seq:
+            self.waiting[seq] = event
+            return []
+        ready = [event]
+        self.next_seq = seq + 1
+        while self.next_seq in self.waiting:
+            ready.append(self.waiting.pop(self.next_seq))
+            self.next_seq += 1
+        return [e for e in ready if e["type"] != SEQ_PASSED]
+
+    def give_up_waiting(self) -> list[dict[str, Any]]:
+        """Everything that waited, in seq order; the gap before it is left to the clients."""
+        ready = [self.waiting[seq] for seq in sorted(self.waiting)]
+        if ready:
+            self.next_seq = max(self.waiting) + 1
+        self.waiting.clear()
+        return [e for e in ready if e["type"] != SEQ_PASSED]
+
+
 class RoomSubscription:
-    """This worker's one channel in a room's group and the task that fans its events out."""
+    """This worker's one channel in a room's group, the task that reads it and the task that
+    puts its frames in order and fans them out."""
 
     def __init__(self, room_id: int) -> None:
         self.room_id = room_id
         self.channel = ""
         self.ready: asyncio.Task[None] | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.deliverer: asyncio.Task[None] | None = None
+        self.arrived: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def stop(self) -> None:
+        for task in (self.reader, self.deliverer):
+            if task is not None:
+                task.cancel()
 
 
 def _head_seqs_and_refresh(worker_id: str, room_ids: list[int]) -> dict[int, int]:
@@ -165,11 +220,14 @@ class Hub:
             # live frames resume once the heartbeat subscribes again.
             logger.warning("room subscription failed: %s", type(exc).__name__)
             raise
+        loop = asyncio.get_running_loop()
         if subscription.reader is None or subscription.reader.done():
-            subscription.reader = asyncio.get_running_loop().create_task(
-                self._read(subscription, layer))
+            subscription.reader = loop.create_task(self._read(subscription, layer))
+        if subscription.deliverer is None or subscription.deliverer.done():
+            subscription.deliverer = loop.create_task(self._deliver(subscription))
 
     async def _read(self, subscription: RoomSubscription, layer: Any) -> None:
+        # Only reads: a layer's receive is not safe to cancel for a timeout, a queue's is.
         while True:
             try:
                 event = await layer.receive(subscription.channel)
@@ -179,7 +237,20 @@ class Hub:
                 logger.warning("room channel read failed: %s", type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
-            await self.fan_out(subscription.room_id, event)
+            subscription.arrived.put_nowait(event)
+
+    async def _deliver(self, subscription: RoomSubscription) -> None:
+        order = SeqOrder()
+        while True:
+            try:
+                event = await asyncio.wait_for(
+                    subscription.arrived.get(), GAP_WAIT_SECONDS if order.waiting else None)
+            except TimeoutError:
+                ready = order.give_up_waiting()
+            else:
+                ready = order.arrive(event)
+            for each in ready:
+                await self.fan_out(subscription.room_id, each)
 
     async def fan_out(self, room_id: int, event: dict[str, Any]) -> None:
         """One room event to every local socket in the room, in arrival order."""
@@ -208,8 +279,7 @@ class Hub:
                 continue
             # No local socket left in this room: stop hearing it.
             del self._subscriptions[room_id]
-            if subscription.reader is not None:
-                subscription.reader.cancel()
+            subscription.stop()
             if subscription.channel:
                 with contextlib.suppress(Exception):
                     await layer.group_discard(room_group(room_id), subscription.channel)

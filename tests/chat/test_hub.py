@@ -19,7 +19,7 @@ from chat.hub import Hub, hub
 from tests.chat.test_consumers import joined, next_of, send
 from tests.factories import make_member, make_room
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _room_group_channels(room_id: int) -> set[str]:
@@ -126,3 +126,48 @@ async def test_posts_sent_together_are_stored_together_and_broadcast_in_seq_orde
     assert seqs == list(range(1, 13))
     for communicator in [reader, *writers]:
         await communicator.disconnect()
+
+
+def _frame(seq: int | None, kind: str = "room.frame") -> dict[str, Any]:
+    return {"type": kind, "seq": seq, "text": f"m{seq}"} if seq is not None else {
+        "type": kind, "text": "presence"}
+
+
+def _seqs(events: list[dict[str, Any]]) -> list[int | None]:
+    return [e.get("seq") for e in events]
+
+
+def test_frames_that_cross_on_the_way_are_put_back_in_seq_order():
+    from chat.hub import SeqOrder
+
+    order = SeqOrder()
+    assert _seqs(order.arrive(_frame(5))) == [5]
+    assert order.arrive(_frame(7)) == [] and order.arrive(_frame(8)) == []
+    assert _seqs(order.arrive(_frame(None))) == [None]  # not a message: straight through
+    assert _seqs(order.arrive(_frame(6))) == [6, 7, 8]
+    assert _seqs(order.arrive(_frame(3))) == [3]  # a late or re-sent frame is not held back
+    assert order.waiting == {}
+
+
+def test_a_held_message_is_passed_over_without_waiting():
+    from chat.hub import SEQ_PASSED, SeqOrder
+
+    order = SeqOrder()
+    order.arrive(_frame(1))
+    assert order.arrive(_frame(3)) == []
+    assert _seqs(order.arrive(_frame(2, kind=SEQ_PASSED))) == [3]
+    assert order.arrive(_frame(1, kind=SEQ_PASSED)) == []  # old news, delivers nothing
+
+
+def test_a_gap_that_never_fills_is_given_up_in_order():
+    from chat.hub import SEQ_PASSED, SeqOrder
+
+    order = SeqOrder()
+    order.arrive(_frame(10))
+    for seq in (14, 12, 13):
+        order.arrive(_frame(seq))
+    order.arrive(_frame(15, kind=SEQ_PASSED))
+    assert _seqs(order.give_up_waiting()) == [12, 13, 14]
+    assert _seqs(order.arrive(_frame(16))) == [16]
+    assert _seqs(order.arrive(_frame(11))) == [11]
+    assert order.give_up_waiting() == []

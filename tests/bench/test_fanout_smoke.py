@@ -1,5 +1,5 @@
 """The fan-out benchmark's smoke run against real servers: s1 at low load on the in-memory
-layer and s3 (100 connects at once) on Redis. Correctness only, never timing: no delivery
+layer, s3 (100 connects at once) on Redis, and s4 (two workers sharing Redis). Correctness only, never timing: no delivery
 lost, duplicated or out of order, no refused send, no failed connect (bench/fanout)."""
 
 from __future__ import annotations
@@ -52,3 +52,12 @@ def test_s3_smoke_welcomes_every_burst_connect(tmp_path):
     figures = _smoke(tmp_path, "--scenario", "s3", "--redis-url", redis_url)
     assert figures["connect"]["welcomed"] == figures["connect"]["sockets"] == 100
     assert figures["hold"]["open_after"] == 100
+
+
+def test_s4_smoke_two_workers_on_redis_deliver_everything_once_and_in_room_order(tmp_path):
+    redis_url = require_env("REDIS_URL", "the s4 smoke needs a real Redis server")
+    figures = _smoke(tmp_path, "--scenario", "s4", "--redis-url", redis_url)
+    load = figures["load"]
+    assert load["sent"] > 0 and load["acked"] == load["sent"]
+    assert load["delivered"] == load["expected_deliveries"] > 0
+    assert (load["lost"], load["duplicates"], load["out_of_order"]) == (0, 0, 0)

@@ -127,6 +127,13 @@ if REDIS_URL:
             },
         }
     }
+    if env_str("HEARTH_CHANNEL_LAYER", "core") == "pubsub":
+        # channels_redis's pub/sub layer, kept to compare with (docs/benchmarks.md): the core
+        # layer above is the one Hearth ships with.
+        CHANNEL_LAYERS["default"] = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": CHANNEL_PREFIX},
+        }
     CACHES: dict[str, Any] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

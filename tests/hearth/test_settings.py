@@ -88,3 +88,25 @@ def test_embedded_sqlite_uses_wal(tmp_path):
              "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "wal"
+
+
+def _layer_backend(tmp_path: Path, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import "
+         "settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"], cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "hearth.settings", "HEARTH_STATE_DIR": str(tmp_path),
+             "PATH": "/usr/bin:/bin", **env},
+        capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def test_the_channel_layer_follows_the_environment(tmp_path):
+    redis = {"REDIS_URL": "redis://127.0.0.1:1/0"}  # never connected to here
+    assert _layer_backend(tmp_path) == "hearth.channel_layer.EmbeddedChannelLayer"
+    assert _layer_backend(tmp_path, **redis) == (
+        "hearth.channel_layer.OutageTolerantRedisChannelLayer")
+    assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="pubsub", **redis) == (
+        "channels_redis.pubsub.RedisPubSubChannelLayer")
+    # Without Redis there is only the embedded layer, whatever is asked for.
+    assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="pubsub") == (
+        "hearth.channel_layer.EmbeddedChannelLayer")

@@ -189,6 +189,12 @@ def hearth_env(options: Options, work_dir: Path, database_url: str,
     return env
 
 
+def _serve_takes_server_flag(hearth_dir: Path) -> bool:
+    """Older checkouts (before uvicorn) have a daphne-only `serve` without --server."""
+    serve = Path(hearth_dir) / "hearth" / "management" / "commands" / "serve.py"
+    return '"--server"' in serve.read_text(encoding="utf-8")
+
+
 def start_hearth(options: Options, work_dir: Path, env: dict[str, str],
                  deployment: Deployment) -> None:
     """Worker 0 migrates and seeds the demo rooms; the others start with --no-setup."""
@@ -197,8 +203,10 @@ def start_hearth(options: Options, work_dir: Path, env: dict[str, str],
         command = [sys.executable, "manage.py", "serve", "--port", str(port)]
         if index:
             command.append("--no-setup")
-        if options.server != "daphne":  # the flag is newer than daphne-only `serve`
+        if _serve_takes_server_flag(options.hearth_dir):
             command += ["--server", options.server]
+        elif options.server != "daphne":
+            raise RuntimeError("this checkout's `serve` runs daphne only")
         process = start(f"hearth worker {index}", command, cwd=options.hearth_dir, env=env,
                         log=work_dir / f"hearth-{index}.log", port=port,
                         cpus=options.server_cpus)

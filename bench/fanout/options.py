@@ -21,7 +21,8 @@ TARGETS = ("hearth", "reference")
 MAX_BODY_CHARS = 2000  # Hearth's default HEARTH_MAX_BODY_CHARS
 
 DEFAULTS: dict[str, Any] = {
-    "target": "both", "server": "daphne", "workers": 1, "layer": "memory",
+    "target": "both", "server": "uvicorn", "reference_server": "daphne", "workers": 1,
+    "layer": "memory",
     "database": "sqlite", "rooms": 4, "members": 50, "senders": 10, "offered": 16_000.0,
     "body_chars": 300, "duration": 20.0, "drain": 3.0, "drain_max": 30.0, "hold": 0.0,
     "heartbeat_seconds": None, "sessions": "http", "connect_timeout": 120.0, "seed": 1,
@@ -59,6 +60,7 @@ class Options:
     check: bool
     targets: tuple[str, ...]
     server: str
+    reference_server: str
     workers: int
     layer: str
     redis_url: str
@@ -195,7 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to measure; both runs the same scenario against Hearth then the reference "
              "and prints Hearth/reference ratios (default: both; hearth with --smoke)")
     add("--server", choices=("daphne", "uvicorn"),
-        help="ASGI server (Hearth: `manage.py serve --server uvicorn`; default: daphne)")
+        help="Hearth's ASGI server (`manage.py serve --server ...`; default: uvicorn, "
+             "which Hearth ships with)")
+    add("--reference-server", choices=("daphne", "uvicorn"),
+        help="the reference's ASGI server (default: daphne, as in the Channels tutorial)")
     add("--workers", type=_positive_int, help="server processes (more than one needs Redis)")
     add("--layer", choices=("memory", "redis"), help="channel layer")
     add("--redis-url", default=os.environ.get("REDIS_URL", ""),
@@ -313,7 +318,8 @@ def _validated(parser: argparse.ArgumentParser, args: argparse.Namespace,
     return Options(
         scenario=args.scenario, smoke=smoke, check=smoke or bool(args.check),
         targets=TARGETS if target == "both" else (target,),
-        server=values["server"], workers=values["workers"], layer=values["layer"],
+        server=values["server"], reference_server=values["reference_server"],
+        workers=values["workers"], layer=values["layer"],
         redis_url=redis_url, own_redis=bool(args.own_redis), database=values["database"],
         postgres_url=postgres_url if values["database"] == "postgres" else "",
         rooms=rooms, members=members, senders=senders, rate=float(values.get("rate", 0.0)),

@@ -259,7 +259,7 @@ def start_reference(options: Options, work_dir: Path, env: dict[str, str],
                     deployment: Deployment) -> None:
     for index in range(options.workers):
         port = free_port()
-        if options.server == "uvicorn":
+        if options.reference_server == "uvicorn":
             command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port",
                        str(port), "--lifespan", "off", "--log-level", "warning",
                        "bench.reference.asgi:application"]

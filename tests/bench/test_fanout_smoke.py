@@ -1,6 +1,7 @@
 """The fan-out benchmark's smoke run against real servers: s1 at low load on the in-memory
-layer, s3 (100 connects at once) on Redis, and s4 (two workers sharing Redis). Correctness only, never timing: no delivery
-lost, duplicated or out of order, no refused send, no failed connect (bench/fanout)."""
+layer, s3 (100 connects at once) on Redis, and s4 (two workers sharing Redis). Correctness
+only, never timing: no delivery lost, duplicated or out of order, no refused send, no failed
+connect (bench/fanout)."""
 
 from __future__ import annotations
 

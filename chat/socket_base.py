@@ -8,12 +8,18 @@ from typing import Any
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from uvicorn.protocols.utils import ClientDisconnected
 
 from chat.errors import HearthError
 from chat.protocol import encode, error_frame
 from hearth.direct_frames import SCOPE_KEY
 
 logger = logging.getLogger(__name__)
+
+
+# What a server raises when a frame is sent to a socket its client has closed: daphne's
+# (autobahn) and uvicorn's.
+CLIENT_GONE: tuple[type[Exception], ...] = (Disconnected, ClientDisconnected)
 
 
 class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -37,7 +43,7 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
                    close: bool = False) -> None:
         try:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-        except Disconnected:
+        except CLIENT_GONE:
             # The client closed while a frame (a broadcast, presence) was on its way. Its
             # websocket.disconnect is queued behind this frame; the consumer must live to
             # handle it, or its presence row and hub entry stay behind for good.

@@ -12,6 +12,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from hearth.env import (
     allowed_origins,
@@ -127,12 +128,19 @@ if REDIS_URL:
             },
         }
     }
-    if env_str("HEARTH_CHANNEL_LAYER", "core") == "pubsub":
-        # channels_redis's pub/sub layer, kept to compare with (docs/benchmarks.md): the core
-        # layer above is the one Hearth ships with.
+    CHANNEL_LAYER_KIND = env_str("HEARTH_CHANNEL_LAYER", "pubsub")
+    if CHANNEL_LAYER_KIND not in ("pubsub", "core"):
+        raise ImproperlyConfigured("HEARTH_CHANNEL_LAYER must be pubsub or core")
+    if CHANNEL_LAYER_KIND == "pubsub":
+        # channels_redis's pub/sub layer: Redis pushes each room broadcast to the workers that
+        # subscribed, where the core layer above has each worker poll its queue with several
+        # commands per message. With two workers sharing a core it delivered all of s4 where
+        # the core layer delivered 29 % (docs/benchmarks.md, "Fan-out").
         CHANNEL_LAYERS["default"] = {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": CHANNEL_PREFIX},
+            "BACKEND": "hearth.channel_layer.OutageTolerantPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS,
+                                  "socket_timeout": REDIS_SOCKET_TIMEOUT}],
+                       "prefix": CHANNEL_PREFIX},
         }
     CACHES: dict[str, Any] = {
         "default": {

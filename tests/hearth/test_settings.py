@@ -104,9 +104,9 @@ def test_the_channel_layer_follows_the_environment(tmp_path):
     redis = {"REDIS_URL": "redis://127.0.0.1:1/0"}  # never connected to here
     assert _layer_backend(tmp_path) == "hearth.channel_layer.EmbeddedChannelLayer"
     assert _layer_backend(tmp_path, **redis) == (
+        "hearth.channel_layer.OutageTolerantPubSubChannelLayer")
+    assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="core", **redis) == (
         "hearth.channel_layer.OutageTolerantRedisChannelLayer")
-    assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="pubsub", **redis) == (
-        "channels_redis.pubsub.RedisPubSubChannelLayer")
     # Without Redis there is only the embedded layer, whatever is asked for.
     assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="pubsub") == (
         "hearth.channel_layer.EmbeddedChannelLayer")

@@ -51,7 +51,7 @@ class LocalSocket(Protocol):
 
 
 # How long a message frame that arrived ahead of its turn waits for the ones before it.
-GAP_WAIT_SECONDS = 0.25
+GAP_WAIT_SECONDS = 1.0
 # What a worker broadcasts for a message its room will not see (held for review), so other
 # workers stop waiting for it.
 SEQ_PASSED = "room.seq_passed"

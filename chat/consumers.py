@@ -218,7 +218,7 @@ class RoomConsumer(HearthSocket):
         self.last_concern_card = float("-inf")
         for group in self._groups():
             await best_effort(self.channel_layer.group_add)(group, self.channel_name)
-        await hub.register(self)
+        await hub.register(self, head_seq=self.room.last_seq)
         watcher.ensure_running()
         await self.send_frame(joined["welcome"])
         hub.schedule_presence(self.room_id)

@@ -67,8 +67,10 @@ class SeqOrder:
     later by a moderator) go straight through.
     """
 
-    def __init__(self) -> None:
-        self.next_seq: int | None = None
+    def __init__(self, next_seq: int | None = None) -> None:
+        # The room's next seq when this worker starts to hear it (its head when the first
+        # socket joined), so the first frames are ordered too.
+        self.next_seq = next_seq
         self.waiting: dict[int, dict[str, Any]] = {}
 
     def arrive(self, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -101,8 +103,9 @@ class RoomSubscription:
     """This worker's one channel in a room's group, the task that reads it and the task that
     puts its frames in order and fans them out."""
 
-    def __init__(self, room_id: int) -> None:
+    def __init__(self, room_id: int, head_seq: int | None = None) -> None:
         self.room_id = room_id
+        self.order = SeqOrder(None if head_seq is None else head_seq + 1)
         self.channel = ""
         self.ready: asyncio.Task[None] | None = None
         self.reader: asyncio.Task[None] | None = None
@@ -140,13 +143,13 @@ class Hub:
         self._subscribed_on: tuple[asyncio.AbstractEventLoop, Any] | None = None
 
     # --- registration -------------------------------------------------------------------
-    async def register(self, socket: LocalSocket) -> None:
+    async def register(self, socket: LocalSocket, *, head_seq: int | None = None) -> None:
         """Count the socket in and make sure this worker hears its room before returning,
-        so nothing broadcast after the caller's welcome is missed."""
+        so nothing broadcast after the caller's welcome (at `head_seq`) is missed."""
         self.sockets_by_room[socket.room_id].add(socket)
         self._sockets_per_member[socket.member_id] += 1
         self._ensure_heartbeat()
-        await self._subscribe(socket.room_id)
+        await self._subscribe(socket.room_id, head_seq)
 
     def unregister(self, socket: LocalSocket) -> None:
         room_sockets = self.sockets_by_room.get(socket.room_id)
@@ -190,7 +193,7 @@ class Hub:
         return bucket
 
     # --- room fan-out -------------------------------------------------------------------
-    async def _subscribe(self, room_id: int) -> None:
+    async def _subscribe(self, room_id: int, head_seq: int | None = None) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
@@ -200,7 +203,7 @@ class Hub:
             self._subscribed_on = (loop, layer)
         subscription = self._subscriptions.get(room_id)
         if subscription is None:
-            subscription = RoomSubscription(room_id)
+            subscription = RoomSubscription(room_id, head_seq)
             self._subscriptions[room_id] = subscription
         if subscription.ready is None or (subscription.ready.done() and not subscription.reader):
             # Concurrent joins of one room share one subscription: each awaits the same task.
@@ -240,7 +243,7 @@ class Hub:
             subscription.arrived.put_nowait(event)
 
     async def _deliver(self, subscription: RoomSubscription) -> None:
-        order = SeqOrder()
+        order = subscription.order
         while True:
             try:
                 event = await asyncio.wait_for(

@@ -171,3 +171,11 @@ def test_a_gap_that_never_fills_is_given_up_in_order():
     assert _seqs(order.arrive(_frame(16))) == [16]
     assert _seqs(order.arrive(_frame(11))) == [11]
     assert order.give_up_waiting() == []
+
+
+def test_the_first_frames_a_worker_hears_are_ordered_from_the_rooms_head():
+    from chat.hub import SeqOrder
+
+    order = SeqOrder(next_seq=1)  # the room's head was 0 when its first socket here joined
+    assert order.arrive(_frame(2)) == []  # another worker's message overtook the first
+    assert _seqs(order.arrive(_frame(1))) == [1, 2]

@@ -135,7 +135,7 @@ if REDIS_URL:
         # channels_redis's pub/sub layer: Redis pushes each room broadcast to the workers that
         # subscribed, where the core layer above has each worker poll its queue with several
         # commands per message. With two workers sharing a core it delivered all of s4 where
-        # the core layer delivered 29 % (docs/benchmarks.md, "Fan-out").
+        # the core layer delivered 29 % (docs/benchmarks.md, "Room fan-out").
         CHANNEL_LAYERS["default"] = {
             "BACKEND": "hearth.channel_layer.OutageTolerantPubSubChannelLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS,

@@ -532,7 +532,7 @@ class RoomConsumer(HearthSocket):
     async def member_notice(self, event: dict[str, Any]) -> None:
         notice = event["notice"]
         # A sanction decided on another worker: stop trusting this worker's cached "none".
-        forget_sanctions()
+        forget_sanctions(member_id=self.member_id)
         await self.send_frame(notice)
         if notice["kind"] == "ban" and self.room is not None and notice.get("room") in (
                 None, self.room.slug):

@@ -59,6 +59,11 @@ class TimedCache(Generic[K, V]):
         else:
             self._values.pop(key, None)
 
+    def forget_where(self, matches: Callable[[K], bool]) -> None:
+        """Forget every key `matches` picks (say, one member's entries in every room)."""
+        for key in [k for k in self._values if matches(k)]:
+            del self._values[key]
+
     def __len__(self) -> int:
         return len(self._values)
 

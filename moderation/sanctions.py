@@ -79,8 +79,9 @@ sanction_cache: TimedCache[tuple[int, int], Sanction | None] = TimedCache(
     "posting_sanction", _load_posting_sanction)
 
 
-def forget_sanctions() -> None:
-    sanction_cache.forget()
+def forget_sanctions(*, member_id: int) -> None:
+    """This member's cached sanctions, in every room, are read again on their next post."""
+    sanction_cache.forget_where(lambda key: key[0] == member_id)
 
 
 def ensure_may_post(*, member_id: int, room_id: int) -> None:

@@ -21,8 +21,8 @@ def _policy_saved(**_kwargs: Any) -> None:
 
 @receiver(post_save, sender=Sanction)
 @receiver(post_delete, sender=Sanction)
-def _sanction_saved(**_kwargs: Any) -> None:
-    forget_sanctions()
+def _sanction_saved(*, instance: Sanction, **_kwargs: Any) -> None:
+    forget_sanctions(member_id=instance.member_id)
 
 
 @receiver(post_save, sender=GroundRule)

@@ -34,21 +34,12 @@ class Seat:
     worker_id: str
 
 
-def join_room(*, room_slug: str, member_id: int, channel_name: str, worker_id: str) -> Joined:
-    """Record an open socket, enforcing the room's capacity and the per-member socket limit.
+def join_rooms(seats: Sequence[Seat]) -> list[Joined | HearthError]:
+    """Record open sockets, in list order, enforcing each room's capacity and the per-member
+    socket limit: the same few statements however many sockets a burst of connects brings.
 
     Staff are not counted against capacity: a moderator can always walk into a full room.
     """
-    [outcome] = join_rooms([Seat(room_slug=room_slug, member_id=member_id,
-                                 channel_name=channel_name, worker_id=worker_id)])
-    if isinstance(outcome, HearthError):
-        raise outcome
-    return outcome
-
-
-def join_rooms(seats: Sequence[Seat]) -> list[Joined | HearthError]:
-    """join_room for many sockets at once, in list order, with the same checks: the same
-    few statements however many sockets a burst of connects brings."""
     limits = chat_limits()
     member_ids = sorted({seat.member_id for seat in seats})
     slugs = sorted({seat.room_slug for seat in seats})

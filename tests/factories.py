@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+from chat.errors import HearthError
 from chat.models import Member, Role
 from chat.services import PostResult, add_staff, create_anonymous_member, post_message
 from rooms.models import Audience, FocusArea, HostedSession, Room, RoomKind
+from rooms.services import Joined, Seat, join_rooms
 
 _counter = itertools.count(1)
 
@@ -77,3 +79,13 @@ def make_session(*, room: Room | None = None, host: Member | None = None,
         HostedSession.objects.filter(pk=session.pk).update(share_seconds=share_seconds)
     session.refresh_from_db()
     return session
+
+
+def join_room(*, room_slug: str, member_id: int, channel_name: str,
+              worker_id: str = "w1") -> Joined:
+    """One socket's seat, as a burst of one (rooms.services.join_rooms)."""
+    [outcome] = join_rooms([Seat(room_slug=room_slug, member_id=member_id,
+                                 channel_name=channel_name, worker_id=worker_id)])
+    if isinstance(outcome, HearthError):
+        raise outcome
+    return outcome

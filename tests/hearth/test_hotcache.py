@@ -82,3 +82,13 @@ def test_expired_entries_are_swept_when_the_cache_grows(settings, clock, monkeyp
     clock.now += 5
     cache.get(99)
     assert len(cache) == 1
+
+
+def test_forget_where_drops_only_the_keys_it_picks(settings, clock):
+    settings.HEARTH_HOT_CACHE_SECONDS = 60.0
+    pairs: TimedCache[tuple[int, int], str] = TimedCache("pairs", lambda key: f"{key}")
+    for key in [(1, 10), (1, 11), (2, 10)]:
+        pairs.get(key)
+    pairs.forget_where(lambda key: key[0] == 1)
+    assert len(pairs) == 1 and pairs.peek((2, 10)) == "(2, 10)"
+

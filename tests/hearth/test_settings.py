@@ -110,3 +110,15 @@ def test_the_channel_layer_follows_the_environment(tmp_path):
     # Without Redis there is only the embedded layer, whatever is asked for.
     assert _layer_backend(tmp_path, HEARTH_CHANNEL_LAYER="pubsub") == (
         "hearth.channel_layer.EmbeddedChannelLayer")
+
+
+def test_an_unknown_channel_layer_is_refused_at_start(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "hearth.settings", "HEARTH_STATE_DIR": str(tmp_path),
+             "REDIS_URL": "redis://127.0.0.1:1/0", "HEARTH_CHANNEL_LAYER": "rabbit",
+             "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "HEARTH_CHANNEL_LAYER must be pubsub or core" in result.stderr
+

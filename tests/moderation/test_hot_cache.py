@@ -76,7 +76,7 @@ def test_the_sanction_notice_from_another_worker_forgets_at_once(clock):
     Sanction.objects.bulk_create([Sanction(member=member, room=None, kind=SanctionKind.BAN,
                                            rule="respect", reason="Elsewhere",
                                            starts_at=now)])
-    forget_sanctions()  # what the room socket does when the member's notice arrives
+    forget_sanctions(member_id=member.pk)  # what the member's socket does on their notice
     assert _refusal(member, room, "after") == ErrorCode.BANNED
 
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 from chat.errors import ErrorCode, HearthError
 from rooms.models import RoomConnection
 from rooms.selectors import directory, room_presence, room_summary
-from rooms.services import join_room, leave_room, refresh_worker_connections
-from tests.factories import make_member, make_room, make_staff
+from rooms.services import leave_room, refresh_worker_connections
+from tests.factories import join_room, make_member, make_room, make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -623,7 +623,7 @@ def test_lock_keeps_newcomers_out_but_lets_participants_back(circle: Circle):
 
 
 def test_people_in_the_room_when_it_starts_take_part_and_may_reconnect_when_locked():
-    from rooms.services import join_room
+    from tests.factories import join_room
 
     session = make_session()
     early = make_member()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.system.servers import SESSION_COOKIE, Servers, next_frame, open_socket, send_frame
 
@@ -203,3 +203,14 @@ async def post_form(servers: Servers, cookie: str, path: str, fields: dict[str, 
         headers={"Origin": servers.origin(worker), "Referer": f"{servers.http(worker)}/me/"},
         worker=worker,
     )
+
+
+async def handshake_status(servers: Servers, room: str, cookie: str, origin: str | None,
+                           ) -> int:
+    """The HTTP status a refused websocket handshake got; fails the test if it was accepted."""
+    try:
+        ws = await open_socket(servers, room, cookie, origin=origin)
+    except InvalidStatus as refused:
+        return int(refused.response.status_code)
+    await ws.close()
+    raise AssertionError(f"the handshake with Origin {origin!r} was accepted")

@@ -63,6 +63,7 @@ class Servers:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    server: str = "uvicorn"  # `manage.py serve --server`
 
     def http(self, worker: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[worker]}"
@@ -90,7 +91,8 @@ class Servers:
     def start_worker(self, index: int) -> None:
         log = self.logs[index].open("ab")
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--no-setup", "--port", str(self.ports[index])],
+            [sys.executable, "manage.py", "serve", "--no-setup", "--port", str(self.ports[index]),
+             "--server", self.server],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         wait_until_healthy(self.http(index), self.processes[index], self.logs[index])
 
@@ -121,7 +123,8 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], log: Path,
 
 @contextlib.contextmanager
 def run_servers(tmp_path: Path, *, workers: int = 1, redis_url: str | None = None,
-                extra_env: dict[str, str] | None = None) -> Iterator[Servers]:
+                extra_env: dict[str, str] | None = None,
+                server: str = "uvicorn") -> Iterator[Servers]:
     with scratch_database(tmp_path) as database_url:
         env = {
             **os.environ,
@@ -135,7 +138,7 @@ def run_servers(tmp_path: Path, *, workers: int = 1, redis_url: str | None = Non
         env.pop("REDIS_URL", None)
         if redis_url:
             env["REDIS_URL"] = redis_url
-        servers = Servers(ports=[free_port() for _ in range(workers)], env=env)
+        servers = Servers(ports=[free_port() for _ in range(workers)], env=env, server=server)
         servers.manage("migrate", "--verbosity", "0")
         servers.manage("seed_demo_rooms")
         servers.processes = [None] * workers  # type: ignore[list-item]

@@ -10,9 +10,15 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from websockets.exceptions import InvalidStatus
 
-from tests.system.client import Chatter, frames_until_close, join, matches, unique
+from tests.system.client import (
+    Chatter,
+    frames_until_close,
+    handshake_status,
+    join,
+    matches,
+    unique,
+)
 from tests.system.servers import Servers, new_session_cookie, open_socket, run_servers, send_frame
 
 pytestmark = pytest.mark.system
@@ -148,22 +154,13 @@ async def test_unknown_room_is_refused_with_4404(servers: Servers, cookies: list
     assert code == 4404
 
 
-async def _handshake_status(servers: Servers, room: str, cookie: str, origin: str | None) -> int:
-    try:
-        ws = await open_socket(servers, room, cookie, origin=origin)
-    except InvalidStatus as refused:
-        return int(refused.response.status_code)
-    await ws.close()
-    pytest.fail(f"the handshake with Origin {origin!r} was accepted")
-
-
 async def test_foreign_or_missing_origin_is_refused_at_the_handshake(
         servers: Servers, room: str, cookies: list[str]) -> None:
-    assert await _handshake_status(servers, room, cookies[0], "http://evil.example") == 403
+    assert await handshake_status(servers, room, cookies[0], "http://evil.example") == 403
     # Same host, other port: a different origin.
     other_port = f"http://127.0.0.1:{servers.ports[0] + 1}"
-    assert await _handshake_status(servers, room, cookies[0], other_port) == 403
-    assert await _handshake_status(servers, room, cookies[0], None) == 403
+    assert await handshake_status(servers, room, cookies[0], other_port) == 403
+    assert await handshake_status(servers, room, cookies[0], None) == 403
     same_origin = await join(servers, room, cookies[0])
     await same_origin.close()
 
@@ -174,9 +171,9 @@ async def test_an_origin_allowlist_replaces_same_origin(tmp_path) -> None:
         cookie = await asyncio.to_thread(new_session_cookie, allowlisted.http())
         chatter = await join(allowlisted, "the-lounge", cookie, origin=allowed)
         await chatter.close()
-        status = await _handshake_status(allowlisted, "the-lounge", cookie, "same")
+        status = await handshake_status(allowlisted, "the-lounge", cookie, "same")
         assert status == 403
-        status = await _handshake_status(allowlisted, "the-lounge", cookie, "http://evil.example")
+        status = await handshake_status(allowlisted, "the-lounge", cookie, "http://evil.example")
         assert status == 403
 
 
@@ -313,3 +310,22 @@ async def test_a_flood_is_rate_limited_and_the_retry_succeeds(servers: Servers, 
         page = await alice.history(before_seq=100, limit=100)
         assert [(m["seq"], m["client_id"], m["body"]) for m in page["messages"]] == [
             (n + 1, f"flood-{n}", f"flood {n}") for n in range(6)]
+
+
+async def test_under_daphne_room_frames_written_once_reach_every_member(tmp_path) -> None:
+    # uvicorn is the default server; `serve --server daphne` writes room frames through
+    # autobahn's prepared messages (hearth/direct_frames.py), which only a daphne worker uses.
+    with run_servers(tmp_path, server="daphne") as daphne:
+        room = "the-lounge"
+        cookies = [new_session_cookie(daphne.http()) for _ in range(3)]
+        members = [await join(daphne, room, cookie) for cookie in cookies]
+        async with closing(*members):
+            for n in range(5):
+                await members[n % 3].send(f"note {n} from daphne", client_id=f"d-{n}")
+            for member in members:
+                # A sender reads its own frames while waiting for its ack; they are in `seen`.
+                seqs = [frame["seq"] for frame in member.seen if frame["type"] == "message"]
+                while len(seqs) < 5:
+                    seqs.append((await member.message())["seq"])
+                assert seqs == [1, 2, 3, 4, 5]
+

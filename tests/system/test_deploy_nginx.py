@@ -37,11 +37,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from tests.conftest import require_env, skip_or_fail
-from tests.system.client import Chatter, http_request, join, set_cookies, unique
+from tests.system.client import Chatter, handshake_status, http_request, join, set_cookies, unique
 from tests.system.servers import (
     PROJECT_ROOT,
     SESSION_COOKIE,
@@ -49,7 +48,6 @@ from tests.system.servers import (
     free_port,
     new_session_cookies,
     next_frame,
-    open_socket,
     run_servers,
 )
 
@@ -323,25 +321,16 @@ async def test_static_files_come_from_nginx(stack: Stack) -> None:
     assert outside.status in {400, 404}
 
 
-async def _handshake_status(servers: Servers, room: str, cookie: str, origin: str | None) -> int:
-    try:
-        ws = await open_socket(servers, room, cookie, origin=origin)
-    except InvalidStatus as refused:
-        return int(refused.response.status_code)
-    await ws.close()
-    pytest.fail(f"the handshake through nginx with Origin {origin!r} was accepted")
-
-
 async def test_the_origin_check_still_works_through_nginx(stack: Stack) -> None:
     slug = unique("origin")
     stack.workers.manage("add_room", slug, "--title", "Origins")
     [cookie] = await new_session_cookies(stack.front.http(), 1)
-    assert await _handshake_status(stack.front, slug, cookie, "http://evil.example") == 403
-    assert await _handshake_status(stack.front, slug, cookie, None) == 403
+    assert await handshake_status(stack.front, slug, cookie, "http://evil.example") == 403
+    assert await handshake_status(stack.front, slug, cookie, None) == 403
     # The worker's own address is another origin than the site's: nginx passed the Host on
     # with its port, and the check compared the Origin with it.
     worker_origin = stack.workers.origin(0)
-    assert await _handshake_status(stack.front, slug, cookie, worker_origin) == 403
+    assert await handshake_status(stack.front, slug, cookie, worker_origin) == 403
     member = await join(stack.front, slug, cookie)  # the site's own origin
     await member.close()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from chat import statements
 from chat.errors import ErrorCode, HearthError
@@ -22,7 +23,7 @@ from moderation.models import ScreeningAction
 from moderation.policy import Verdict
 from rooms import sessions
 from rooms.models import Room
-from rooms.services import claim_next_seq
+from rooms.services import claim_seqs
 
 logger = logging.getLogger(__name__)
 
@@ -134,37 +135,43 @@ def post_message(*, member: Member, room: Room, client_id: str, body: str,
 
 def post_messages(requests: Sequence[PostRequest]) -> list[PostResult | HearthError]:
     """post_message for several messages at once, stored in one transaction (one commit, so
-    one disk flush on PostgreSQL, for all of them). Each gets its own outcome, in order: its
-    result, or the refusal post_message would have raised. Seqs follow the list's order
-    within each room.
+    one disk flush on PostgreSQL, for all of them) by a few statements whatever their number.
+    Each gets its own outcome, in order: its result, or the refusal post_message would have
+    raised. Seqs follow the list's order within each room.
     """
+    senders = statements.senders([(r.member.pk, r.client_id) for r in requests])
+    moderation.prefetch_for_posts([(r.member.pk, r.room.pk) for r in requests])
     outcomes: list[PostResult | HearthError | _Screened] = [
-        _screen_and_authorise(request) for request in requests]
+        _screen_and_authorise(request, senders) for request in requests]
     to_store = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, _Screened)]
     if len(to_store) == 1:
         index, screened = to_store[0]
         outcomes[index] = _store_alone(screened)
     elif to_store:
         try:
-            with transaction.atomic():
-                stored = [(i, _store(screened)) for i, screened in to_store]
+            stored = list(zip((i for i, _s in to_store),
+                              _store([screened for _i, screened in to_store]), strict=True))
         except IntegrityError:
-            # A client_id raced in from another socket, or an author was erased: the
-            # rolled-back batch is stored one by one, each with its own answer.
+            # A client_id raced in from another socket, came twice in this batch, or an
+            # author was erased: the rolled-back batch is stored one by one, each with its
+            # own answer.
             stored = [(i, _store_alone(screened)) for i, screened in to_store]
         for index, outcome in stored:
             outcomes[index] = outcome
     return [o for o in outcomes if not isinstance(o, _Screened)]
 
 
-def _screen_and_authorise(request: PostRequest) -> PostResult | HearthError | _Screened:
+def _screen_and_authorise(request: PostRequest, senders: statements.Senders
+                          ) -> PostResult | HearthError | _Screened:
     member, room = request.member, request.room
-    existing = _message_for_client_id(member_id=member.pk, client_id=request.client_id)
-    if existing is not None:
+    retried_message_id = senders.retried.get((member.pk, request.client_id))
+    if retried_message_id is not None:
         try:
-            return _as_retry(existing, room)
+            return _as_retry(_stored_message(retried_message_id), room)
         except HearthError as refusal:
             return refusal
+    if member.pk not in senders.present:
+        return HearthError(ErrorCode.MEMBER_ERASED)
     # Screening comes first: someone in crisis whose message cannot be posted (not their
     # turn, a paused session, a staffed-only room, a timeout) still gets the support card,
     # and the team is alerted with their words.
@@ -186,20 +193,53 @@ def _screen_and_authorise(request: PostRequest) -> PostResult | HearthError | _S
     return _Screened(request=request, verdict=verdict)
 
 
-def _store(screened: _Screened) -> PostResult | HearthError:
-    """Write one screened message; call inside a transaction."""
-    request, verdict = screened.request, screened.verdict
-    if not statements.member_exists(member_id=request.member.pk):
-        return HearthError(ErrorCode.MEMBER_ERASED)
-    seq = claim_next_seq(room_id=request.room.pk)
-    if seq is None:
-        return HearthError(ErrorCode.ROOM_NOT_FOUND)
-    # An author erased after that check fails the foreign key at commit (IntegrityError).
-    message = statements.insert_message(
-        room=request.room, seq=seq, author=request.member, client_id=request.client_id,
-        body=verdict.body, html=render_message_html(verdict.body),
-        status=moderation.status_for(verdict),
-    )
+def _store(batch: Sequence[_Screened]) -> list[PostResult | HearthError]:
+    """Write screened messages in one transaction. An author erased since the check before
+    screening fails the foreign key (IntegrityError), which the callers answer."""
+    drafts = [statements.Draft(room=s.request.room, author=s.request.member,
+                               client_id=s.request.client_id, body=s.verdict.body,
+                               html=render_message_html(s.verdict.body),
+                               status=moderation.status_for(s.verdict)) for s in batch]
+    together = connection.vendor == "postgresql"
+    # On PostgreSQL the claims and the insert go as one message, which is a transaction of
+    # its own: a batch whose messages need nothing more stored (most) costs one round trip
+    # instead of BEGIN, a claim per room, the insert and COMMIT, each waiting for its answer.
+    own_transaction = together and not connection.in_atomic_block and not any(
+        _has_follow_ups(s.verdict) for s in batch)
+    with nullcontext() if own_transaction else transaction.atomic():
+        stored = (statements.claim_and_insert_together(drafts) if together
+                  else _claim_then_insert(drafts))
+        return [HearthError(ErrorCode.ROOM_NOT_FOUND) if message is None
+                else _after_storing(message, screened.verdict)
+                for message, screened in zip(stored, batch, strict=True)]
+
+
+def _claim_then_insert(drafts: Sequence[statements.Draft]) -> list[Message | None]:
+    """Claim each draft's seq (in list order within each room) and insert them all: a
+    statement per room and one insert. None for a draft whose room is gone or closed. Call
+    inside a transaction."""
+    per_room = Counter(draft.room.pk for draft in drafts)
+    # In ascending room order, so that two batches never wait for each other's room locks.
+    next_seqs = {room_id: claim_seqs(room_id=room_id, count=count)
+                 for room_id, count in sorted(per_room.items())}
+    rows: list[tuple[statements.Draft, int]] = []
+    for draft in drafts:
+        seq = next_seqs[draft.room.pk]
+        if seq is not None:
+            rows.append((draft, seq))
+            next_seqs[draft.room.pk] = seq + 1
+    inserted = iter(statements.insert_messages(rows))
+    return [None if next_seqs[draft.room.pk] is None else next(inserted) for draft in drafts]
+
+
+def _has_follow_ups(verdict: Verdict) -> bool:
+    """Whether storing this message also stores a review item or an escalation, which must
+    share its transaction."""
+    return (moderation.needs_review(verdict)
+            or escalations.escalation_tier(verdict.signals) is not None)
+
+
+def _after_storing(message: Message, verdict: Verdict) -> PostResult:
     review_item_id: int | None = None
     if moderation.needs_review(verdict):
         review_item_id = moderation.open_review_for_screening(message=message,
@@ -215,8 +255,8 @@ def _store(screened: _Screened) -> PostResult | HearthError:
 def _store_alone(screened: _Screened) -> PostResult | HearthError:
     request = screened.request
     try:
-        with transaction.atomic():
-            return _store(screened)
+        [outcome] = _store([screened])
+        return outcome
     except IntegrityError:
         # Two sockets raced with the same client_id and the other one stored it first, or
         # the author was erased while posting.
@@ -233,10 +273,12 @@ def _store_alone(screened: _Screened) -> PostResult | HearthError:
 
 
 def _message_for_client_id(*, member_id: int, client_id: str) -> Message | None:
-    # Asked on every post and almost always "no": the cheap statement answers that.
-    message_id = statements.message_id_for_client_id(member_id=member_id, client_id=client_id)
-    if message_id is None:
-        return None
+    message_id = statements.senders([(member_id, client_id)]).retried.get(
+        (member_id, client_id))
+    return None if message_id is None else _stored_message(message_id)
+
+
+def _stored_message(message_id: int) -> Message:
     return Message.objects.select_related("author", "room").get(pk=message_id)
 
 

@@ -47,6 +47,11 @@ class TimedCache(Generic[K, V]):
         hit = self._values.get(key)
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
+    def is_fresh(self, key: K) -> bool:
+        """Whether a value is cached and not expired (a cached None counts)."""
+        hit = self._values.get(key)
+        return hit is not None and hit[0] > time.monotonic()
+
     def put(self, key: K, value: V) -> None:
         now = time.monotonic()
         if len(self._values) >= _SWEEP_AT:

@@ -92,14 +92,27 @@ def accepted_versions(*, member_ids: list[int]) -> dict[tuple[int, int], int]:
 
 
 def has_accepted(*, member_id: int, room_id: int) -> bool:
-    current = rules_version(room_id=room_id)
-    accepted = _accepted_cache.peek((member_id, room_id))
-    if accepted is None or accepted < current:
-        # Not known here yet: the member may have accepted through another worker.
-        accepted = _accepted_version(member_id=member_id, room_id=room_id)
-        if accepted is not None:
-            _accepted_cache.put((member_id, room_id), accepted)
-    return accepted is not None and accepted >= current
+    if _known_current((member_id, room_id)):
+        return True
+    # Not known here yet: the member may have accepted through another worker.
+    accepted = _accepted_version(member_id=member_id, room_id=room_id)
+    if accepted is not None:
+        _accepted_cache.put((member_id, room_id), accepted)
+    return accepted is not None and accepted >= rules_version(room_id=room_id)
+
+
+def _known_current(pair: tuple[int, int]) -> bool:
+    accepted = _accepted_cache.peek(pair)
+    return accepted is not None and accepted >= rules_version(room_id=pair[1])
+
+
+def prefetch_acceptances(pairs: list[tuple[int, int]]) -> None:
+    """Read, in one query, the accepted versions has_accepted would read one by one for these
+    (member, room) pairs: those not cached or cached below the room's current version."""
+    stale_members = sorted({member_id for member_id, room_id in pairs
+                            if not _known_current((member_id, room_id))})
+    if stale_members:
+        accepted_versions(member_ids=stale_members)
 
 
 def accept_rules(*, member_id: int, room_id: int, version: int) -> None:

@@ -73,6 +73,12 @@ def prefetch_posting_sanctions(pairs: list[tuple[int, int]]) -> None:
             None))
 
 
+def prefetch_stale_posting_sanctions(pairs: list[tuple[int, int]]) -> None:
+    """prefetch_posting_sanctions for the pairs whose cached answer has expired (a batch of
+    posts: one query instead of one per sender)."""
+    prefetch_posting_sanctions(sorted({p for p in pairs if not sanction_cache.is_fresh(p)}))
+
+
 # Read on every post. A sanction saved in this worker forgets it (moderation/signals.py); one
 # saved elsewhere reaches this worker with its notice to the member's sockets, else expires.
 sanction_cache: TimedCache[tuple[int, int], Sanction | None] = TimedCache(

@@ -42,8 +42,8 @@ from moderation.models import (
 )
 from moderation.permissions import require_moderator, require_staff
 from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, urgency_of
-from moderation.rules import has_accepted
-from moderation.sanctions import ensure_may_post
+from moderation.rules import has_accepted, prefetch_acceptances
+from moderation.sanctions import ensure_may_post, prefetch_stale_posting_sanctions
 from moderation.screening import screen_message
 from moderation.screening.types import ScreeningContext, Severity, Signal
 from moderation.selectors import queue_item_frame
@@ -72,6 +72,13 @@ policy_cache: TimedCache[int, PolicyActions] = TimedCache("policy", _load_policy
 
 def policy_actions(*, room_id: int) -> PolicyActions:
     return policy_cache.get(room_id)
+
+
+def prefetch_for_posts(pairs: list[tuple[int, int]]) -> None:
+    """What ensure_may_post_here reads for these (member, room) pairs and has not cached,
+    read in one query each (a batch of posts)."""
+    prefetch_acceptances(pairs)
+    prefetch_stale_posting_sanctions(pairs)
 
 
 def ensure_may_post_here(*, member_id: int, room_id: int) -> None:

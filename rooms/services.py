@@ -119,16 +119,22 @@ def refresh_worker_connections(*, worker_id: str) -> None:
     RoomConnection.objects.filter(last_seen__lt=stale_before).delete()
 
 
-def claim_next_seq(*, room_id: int) -> int | None:
-    """The room's next message sequence number, or None if the room is gone or closed.
+def claim_seqs(*, room_id: int, count: int) -> int | None:
+    """The first of the room's next `count` message sequence numbers, or None if the room is
+    gone or closed.
 
-    Call inside the transaction that stores the message. One statement bumps and reads the
+    Call inside the transaction that stores the messages. One statement bumps and reads the
     counter; its row lock orders concurrent writers until that transaction ends, so seqs are
-    gap-free and increasing (a rolled-back post gives its number back).
+    gap-free and increasing (a rolled-back post gives its numbers back). A transaction that
+    claims in several rooms must claim them in ascending id order, so that two never wait
+    for each other's locks.
     """
+    if count < 1:
+        raise ValueError("claim at least one seq")
     table = connection.ops.quote_name(Room._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + 1 "  # noqa: S608 (no input)
-                       "WHERE id = %s AND is_active = %s RETURNING last_seq", [room_id, True])
+        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + %s "  # noqa: S608 (no input)
+                       "WHERE id = %s AND is_active = %s RETURNING last_seq",
+                       [count, room_id, True])
         row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    return None if row is None else int(row[0]) - count + 1

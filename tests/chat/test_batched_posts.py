@@ -85,3 +85,24 @@ def test_an_author_erased_before_the_batch_is_refused_alone():
 def test_an_empty_batch_stores_nothing():
     assert post_messages([]) == []
     assert Message.objects.count() == 0
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    room, other = make_room(), make_room()
+    members = [make_member() for _ in range(3)]
+    for member in members:
+        accept_room_rules(member, room)
+        accept_room_rules(member, other)
+    post_messages([_request(m, r, f"warm-{m.pk}-{r.pk}") for m in members for r in (room, other)])
+
+    def statements_for(size: int, tag: str) -> int:
+        batch = [_request(members[i % 3], (room, other)[i % 2], f"{tag}-{i}") for i in range(size)]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = post_messages(batch)
+        assert all(isinstance(o, PostResult) for o in outcomes)
+        return len(captured)
+
+    assert statements_for(2, "small") == statements_for(12, "large")

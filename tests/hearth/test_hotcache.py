@@ -92,3 +92,12 @@ def test_forget_where_drops_only_the_keys_it_picks(settings, clock):
     pairs.forget_where(lambda key: key[0] == 1)
     assert len(pairs) == 1 and pairs.peek((2, 10)) == "(2, 10)"
 
+
+def test_is_fresh_counts_a_cached_none_and_not_an_expired_value(settings, clock):
+    settings.HEARTH_HOT_CACHE_SECONDS = 2.0
+    cache: TimedCache[int, str | None] = TimedCache("fresh", lambda key: None)
+    assert not cache.is_fresh(1)
+    assert cache.get(1) is None
+    assert cache.is_fresh(1)  # "nothing there" is an answer too
+    clock.now += 2.1
+    assert not cache.is_fresh(1)

@@ -138,3 +138,56 @@ def test_a_rule_saved_or_removed_in_this_worker_shows_on_the_next_join(clock):
     assert [r["code"] for r in room_rules(room_id=room.pk).rules] == [*before, "no-spoilers"]
     rule.delete()
     assert [r["code"] for r in room_rules(room_id=room.pk).rules] == before
+
+
+def test_a_batch_of_posts_reads_the_expired_rules_and_sanctions_once_whatever_its_senders(
+        clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.services import PostRequest, post_messages
+
+    room = make_room()
+    members = [make_member() for _ in range(6)]
+    for member in members:
+        accept_room_rules(member, room)
+    post_messages([PostRequest(member=m, room=room, client_id=f"warm-{m.pk}", body="hi all")
+                   for m in members])
+
+    def queries_for(senders, tag: str) -> int:
+        clock.now += 10  # every cached acceptance and sanction has expired
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = post_messages([PostRequest(member=m, room=room, client_id=f"{tag}-{m.pk}",
+                                                  body="thinking of you") for m in senders])
+        assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+        return len(captured)
+
+    assert queries_for(members[:2], "two") == queries_for(members, "six")
+
+
+def test_prefetched_acceptances_and_sanctions_are_what_the_checks_would_have_read(clock):
+    from moderation.rules import has_accepted, prefetch_acceptances
+    from moderation.sanctions import prefetch_stale_posting_sanctions, sanction_cache
+
+    room = make_room()
+    accepted, stranger, banned = make_member(), make_member(), make_member()
+    accept_room_rules(accepted, room)
+    accept_room_rules(banned, room)
+    Sanction.objects.bulk_create([Sanction(member=banned, room=room, kind=SanctionKind.BAN,
+                                           rule="respect", reason="Harassment",
+                                           starts_at=timezone.now())])
+    pairs = [(m.pk, room.pk) for m in (accepted, stranger, banned)]
+    prefetch_acceptances(pairs)
+    prefetch_stale_posting_sanctions(pairs)
+
+    assert has_accepted(member_id=accepted.pk, room_id=room.pk)
+    assert not has_accepted(member_id=stranger.pk, room_id=room.pk)
+    assert sanction_cache.is_fresh((banned.pk, room.pk))
+    assert sanction_cache.get((banned.pk, room.pk)) is not None
+    assert sanction_cache.get((accepted.pk, room.pk)) is None
+    with pytest.raises(HearthError) as refused:
+        services.ensure_may_post_here(member_id=banned.pk, room_id=room.pk)
+    assert refused.value.code == ErrorCode.BANNED
+    rules_changed(room=room)  # the cached acceptances are now below the room's version
+    prefetch_acceptances(pairs)
+    assert not has_accepted(member_id=accepted.pk, room_id=room.pk)

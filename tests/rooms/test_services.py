@@ -6,7 +6,7 @@ from django.utils import timezone
 from chat.errors import ErrorCode, HearthError
 from rooms.models import RoomConnection
 from rooms.selectors import directory, room_presence, room_summary
-from rooms.services import leave_room, refresh_worker_connections
+from rooms.services import claim_seqs, leave_room, refresh_worker_connections
 from tests.factories import join_room, make_member, make_room, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,29 @@ def test_directory_filters_and_counts():
     assert [r.slug for r in rooms] == [depression.slug] and room_summary(rooms[0])["present"] == 1
     assert [r.slug for r in directory(audience="veterans")] == [depression.slug]
     assert directory(focus_area="grief") == []
+
+
+def test_claim_seqs_hands_out_consecutive_numbers_and_returns_the_first():
+    room = make_room()
+    assert claim_seqs(room_id=room.pk, count=3) == 1
+    assert claim_seqs(room_id=room.pk, count=1) == 4
+    assert claim_seqs(room_id=room.pk, count=2) == 5
+    room.refresh_from_db()
+    assert room.last_seq == 6
+
+
+def test_claim_seqs_gives_nothing_for_a_closed_or_missing_room():
+    closed = make_room(is_active=False)
+    assert claim_seqs(room_id=closed.pk, count=1) is None
+    assert claim_seqs(room_id=closed.pk + 1000, count=1) is None
+    closed.refresh_from_db()
+    assert closed.last_seq == 0
+
+
+@pytest.mark.parametrize("count", [0, -2])
+def test_claim_seqs_refuses_to_claim_nothing(count):
+    room = make_room()
+    with pytest.raises(ValueError):
+        claim_seqs(room_id=room.pk, count=count)
+    room.refresh_from_db()
+    assert room.last_seq == 0

@@ -382,3 +382,17 @@ def _feedback(**fields: object) -> dict[str, object]:
 )
 def test_bad_session_frames_get_their_exact_code(frame, code):
     assert refusal(frame).code == code
+
+
+def test_the_refused_characters_are_exactly_controls_but_newline_and_tab_and_bidi_in_bodies():
+    import unicodedata
+
+    from chat import protocol
+
+    bidi = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    for code_point in [*range(0x3000), *range(0xFE00, 0x10000), 0x1F49B, 0xE0001]:
+        ch = chr(code_point)
+        control = unicodedata.category(ch) == "Cc" and ch not in "\n\t"
+        assert bool(protocol._CONTROL_CHARACTER.search(ch)) == control, hex(code_point)
+        refused_in_bodies = control or ch in bidi
+        assert bool(protocol._CONTROL_OR_BIDI.search(ch)) == refused_in_bodies, hex(code_point)

@@ -19,18 +19,21 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from chat.batching import BatchWriter
+from chat.errors import ErrorCode, HearthError
 from chat.events import broadcast_to_room, room_group
 from chat.limits import chat_limits
 from chat.protocol import encode
 from chat.ratelimit import TokenBucket
 from hearth.direct_frames import PreparedFrame
 from rooms.models import Room
-from rooms.selectors import room_presence
+from rooms.selectors import rooms_presence
 from rooms.services import refresh_worker_connections
 
 logger = logging.getLogger(__name__)
@@ -123,10 +126,19 @@ def _head_seqs_and_refresh(worker_id: str, room_ids: list[int]) -> dict[int, int
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
-def _presence_frame(room_id: int) -> dict[str, Any]:
-    room_slug = Room.objects.values_list("slug", flat=True).get(pk=room_id)
-    return {"type": "presence", "room": room_slug, **room_presence(room_id=room_id)
-            .as_frame_field()}
+def presence_frames(room_ids: Sequence[int]) -> list[dict[str, Any] | HearthError]:
+    """Each room's `presence` frame, read together (a burst of joins makes many rooms' frames
+    due at once); a room that is gone gets room_not_found."""
+    slugs = dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "slug"))
+    present = rooms_presence(room_ids=list(slugs))
+    return [{"type": "presence", "room": slugs[room_id], **present[room_id].as_frame_field()}
+            if room_id in slugs else HearthError(ErrorCode.ROOM_NOT_FOUND)
+            for room_id in room_ids]
+
+
+# Due presence frames go to the database thread together, on its kept connection, where one
+# call each cost a thread hop and (Channels' database_sync_to_async) a new connection.
+presence_reader: BatchWriter[int, dict[str, Any]] = BatchWriter(presence_frames)
 
 
 class Hub:
@@ -298,8 +310,10 @@ class Hub:
         try:
             await asyncio.sleep(chat_limits().presence_debounce_seconds)
             self._presence_pending.discard(room_id)
-            frame = await database_sync_to_async(_presence_frame)(room_id)
+            frame = await presence_reader.submit(room_id)
             await broadcast_to_room(room_id, frame)
+        except HearthError:
+            pass  # the room is gone: nobody to tell
         except Exception:
             self._presence_pending.discard(room_id)
             logger.exception("presence broadcast failed")

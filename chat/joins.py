@@ -4,7 +4,7 @@ every socket of a burst of connects at once.
 Joining one socket used to cost some twenty queries, each mostly the ORM's own Python, in
 the one thread all database work shares; 5,000 members arriving together queued for over a
 minute. Sockets that connect while a batch is being joined are joined together in the next
-one (chat/writer.py), with a handful of statements for the batch: the sessions, the seats,
+one (chat/batching.py), with a handful of statements for the batch: the sessions, the seats,
 the sanctions, the rules accepted, the mutes and the take-asides are each read once.
 """
 

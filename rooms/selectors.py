@@ -33,11 +33,21 @@ class Presence:
 
 
 def room_presence(*, room_id: int) -> Presence:
-    rows = (fresh_connections().filter(room_id=room_id)
-            .values("member_id", "member__handle", "member__role")
-            .distinct().order_by("member__handle"))
-    members = [{"handle": row["member__handle"], "role": row["member__role"]} for row in rows]
-    return Presence(count=len(members), members=members[:PRESENCE_LIST_MAX])
+    return rooms_presence(room_ids=[room_id])[room_id]
+
+
+def rooms_presence(*, room_ids: list[int]) -> dict[int, Presence]:
+    """Who is present in each of these rooms (each person once, however many sockets), read
+    in one query: a burst of joins changes many rooms' presence at once."""
+    members: dict[int, list[dict[str, str]]] = {room_id: [] for room_id in room_ids}
+    rows = (fresh_connections().filter(room_id__in=room_ids)
+            .values("room_id", "member_id", "member__handle", "member__role")
+            .distinct().order_by("room_id", "member__handle"))
+    for row in rows:
+        members[row["room_id"]].append({"handle": row["member__handle"],
+                                        "role": row["member__role"]})
+    return {room_id: Presence(count=len(present), members=present[:PRESENCE_LIST_MAX])
+            for room_id, present in members.items()}
 
 
 def directory(*, focus_area: str | None = None, audience: str | None = None,

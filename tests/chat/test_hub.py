@@ -14,8 +14,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import events
+from chat.errors import ErrorCode, HearthError
 from chat.events import OrderedPublisher, room_group
-from chat.hub import Hub, hub
+from chat.hub import Hub, hub, presence_frames
 from tests.chat.test_consumers import joined, next_of, send
 from tests.factories import make_member, make_room
 
@@ -179,3 +180,24 @@ def test_the_first_frames_a_worker_hears_are_ordered_from_the_rooms_head():
     order = SeqOrder(next_seq=1)  # the room's head was 0 when its first socket here joined
     assert order.arrive(_frame(2)) == []  # another worker's message overtook the first
     assert _seqs(order.arrive(_frame(1))) == [1, 2]
+
+
+def _presence_frames_and_queries(room_ids: list[int]) -> tuple[list[Any], int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        frames = presence_frames(room_ids)
+    return frames, len(captured)
+
+
+async def test_due_presence_frames_are_read_together_and_a_gone_room_is_refused():
+    rooms = [await database_sync_to_async(make_room)() for _ in range(3)]
+    socket = await joined(rooms[1].slug, await database_sync_to_async(make_member)())
+    frames, queries = await database_sync_to_async(_presence_frames_and_queries)(
+        [rooms[1].pk, 999_999, rooms[0].pk, rooms[2].pk])
+    assert queries == 2  # the slugs and the presence, whatever the number of rooms
+    assert isinstance(frames[1], HearthError) and frames[1].code == ErrorCode.ROOM_NOT_FOUND
+    assert [(f["room"], f["count"]) for f in (frames[0], frames[2], frames[3])] == [
+        (rooms[1].slug, 1), (rooms[0].slug, 0), (rooms[2].slug, 0)]
+    await socket.disconnect()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
 from rooms.models import RoomConnection
-from rooms.selectors import directory, room_presence, room_summary
+from rooms.selectors import directory, room_presence, room_summary, rooms_presence
 from rooms.services import claim_seqs, leave_room, refresh_worker_connections
 from tests.factories import join_room, make_member, make_room, make_staff
 
@@ -31,6 +31,23 @@ def test_join_counts_presence_by_person_not_socket():
     presence = room_presence(room_id=room.pk)
     assert presence.count == 1 and presence.members == [{"handle": member.handle,
                                                          "role": "member"}]
+
+
+def test_presence_of_several_rooms_is_read_in_one_query_and_matches_each_rooms_own(
+        django_assert_num_queries):
+    busy, quiet, empty = make_room(), make_room(), make_room()
+    alice, bea = make_member(), make_member()
+    join(busy, alice, 0)
+    join(busy, alice, 1)
+    join(busy, bea, 2)
+    join(quiet, bea, 3)
+    with django_assert_num_queries(1):
+        present = rooms_presence(room_ids=[busy.pk, quiet.pk, empty.pk, 999_999])
+    assert [present[r.pk].count for r in (busy, quiet, empty)] == [2, 1, 0]
+    assert present[999_999].count == 0  # a room id nobody is in (or that is gone)
+    for room in (busy, quiet, empty):
+        assert present[room.pk] == room_presence(room_id=room.pk)
+    assert [m["handle"] for m in present[busy.pk].members] == sorted([alice.handle, bea.handle])
 
 
 def test_capacity_refuses_a_newcomer_but_not_a_second_tab_or_staff():

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chat import writer as writer_module
+from chat import batching as batching_module
+from chat.batching import BatchWriter
 from chat.errors import ErrorCode, HearthError
-from chat.writer import BatchWriter
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,7 +40,7 @@ class _Database:
 @pytest.fixture
 def database(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Database]:
     fake = _Database()
-    monkeypatch.setattr(writer_module, "in_database_thread",
+    monkeypatch.setattr(batching_module, "in_database_thread",
                         lambda write, requests: asyncio.to_thread(write, requests))
     yield fake
     fake.gate.set()
@@ -74,7 +74,7 @@ async def test_a_failed_write_fails_every_post_in_it_and_the_writer_carries_on(m
         raise RuntimeError("database went away")
 
     writer_calls: list[Any] = [broken]
-    monkeypatch.setattr(writer_module, "in_database_thread",
+    monkeypatch.setattr(batching_module, "in_database_thread",
                         lambda write, requests: asyncio.to_thread(write, requests))
     writer: Any = BatchWriter(lambda requests: writer_calls[-1](requests))
     outcomes = await asyncio.gather(*[writer.submit(_Request(n))

@@ -29,7 +29,7 @@ from moderation.rules import accepted_versions, room_rules
 from moderation.sanctions import ensure_not_banned, prefetch_posting_sanctions
 from rooms import sessions
 from rooms.models import Room, RoomKind
-from rooms.selectors import Presence, room_presence, room_summary
+from rooms.selectors import Presence, room_summary, rooms_presence
 from rooms.services import Joined, Seat, join_rooms, leave_room
 
 REGION_SESSION_KEY = "hearth_region"
@@ -86,7 +86,9 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
     accepted = accepted_versions(member_ids=ids)
     muted = moderation.muted_ids_by_member(member_ids=ids)
     live_asides = asides.live_asides_by_member(member_ids=ids)
-    presence: dict[int, Presence] = {}
+    # Once per room per batch, for every socket joining it (the debounced broadcast follows).
+    presence = rooms_presence(room_ids=sorted({j.room.pk for j in joined}))
+    summaries: dict[int, dict[str, Any]] = {}
     outcomes: list[dict[str, Any] | HearthError] = []
     for index, request in enumerate(requests):
         if index not in seat_for:
@@ -100,6 +102,7 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
             outcomes.append(_welcome(
                 request, seat, muted=muted[seat.member.pk],
                 live_asides=live_asides[seat.member.pk], presence=presence,
+                summaries=summaries,
                 accepted_version=accepted.get((seat.member.pk, seat.room.pk), 0)))
         except HearthError as refusal:
             leave_room(channel_name=request.channel_name)
@@ -109,14 +112,14 @@ def join_sockets(requests: Sequence[JoinRequest]) -> list[dict[str, Any] | Heart
 
 def _welcome(request: JoinRequest, seat: Joined, *, muted: set[int],
              live_asides: list[dict[str, Any]], presence: dict[int, Presence],
-             accepted_version: int) -> dict[str, Any]:
+             summaries: dict[int, dict[str, Any]], accepted_version: int) -> dict[str, Any]:
     room, member = seat.room, seat.member
     # After the seat, which found the room: bans come from the sanctions read above.
     ensure_not_banned(member_id=member.pk, room_id=room.pk)
     sessions.note_arrival(member=member, room=room)
     hosted = sessions.current_session(room_id=room.pk) if room.kind == RoomKind.HOSTED else None
-    if room.pk not in presence:  # once per room per batch; the debounced broadcast follows
-        presence[room.pk] = room_presence(room_id=room.pk)
+    if room.pk not in summaries:  # its display labels cost more than the rest of a welcome
+        summaries[room.pk] = room_summary(room)
     region = region_for(request.session, request.headers)
     rules = room_rules(room_id=room.pk)
     return {
@@ -127,7 +130,7 @@ def _welcome(request: JoinRequest, seat: Joined, *, muted: set[int],
         "welcome": {
             "type": "welcome",
             "protocol": PROTOCOL_VERSION,
-            "room": room_summary(room),
+            "room": summaries[room.pk],
             "you": {"handle": member.handle, "role": member.role},
             "head_seq": room.last_seq,
             "presence": presence[room.pk].as_frame_field(),

@@ -114,3 +114,28 @@ def test_bad_sessions_rooms_and_bans_are_refused_alone():
 
 def test_an_empty_batch_is_nothing():
     assert join_sockets([]) == []
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_rooms_and_each_welcome_is_right():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rooms = [make_room() for _ in range(6)]
+    for room in rooms:  # read once and cached: the rules, as every later join finds them
+        join_sockets([_request(_session(make_member()), room.slug)])
+
+    def joined(count: int) -> tuple[list[dict[str, Any] | HearthError], int]:
+        batch = [_request(_session(make_member()), rooms[i].slug) for i in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = join_sockets(batch)
+        return outcomes, len(captured)
+
+    two, two_queries = joined(2)
+    six, six_queries = joined(6)
+    assert six_queries == two_queries
+    for outcome, room in zip(six, rooms, strict=True):
+        assert isinstance(outcome, dict)
+        welcome = outcome["welcome"]
+        assert welcome["room"]["slug"] == room.slug
+        # The earlier member, the one from the two-socket batch (first two rooms), and this one.
+        assert welcome["presence"]["count"] == (3 if room in rooms[:2] else 2)

@@ -15,10 +15,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from asgiref.sync import sync_to_async
-from django.db import connection
-
 from chat.errors import HearthError
+from hearth.database_thread import database_thread
 
 # A batch never holds the room locks longer than this many writes take.
 MAX_BATCH = 64
@@ -73,20 +71,7 @@ class BatchWriter(Generic[R, T]):
                     future.set_result(outcome)
 
 
-def _keeping_the_connection(write: Callable[[Sequence[R]], list[T | HearthError]],
-                            requests: Sequence[R]) -> list[T | HearthError]:
-    # Channels' database_sync_to_async closes the connection after every call (CONN_MAX_AGE
-    # is 0: see settings); reopening it for each batch, with SQLite's pragmas, cost a busy
-    # worker a tenth of its time. This thread keeps it, and replaces one that failed.
-    if connection.connection is not None and connection.errors_occurred:
-        if connection.is_usable():
-            connection.errors_occurred = False
-        else:
-            connection.close()
-    return write(requests)
-
-
 async def in_database_thread(write: Callable[[Sequence[R]], list[T | HearthError]],
                              requests: Sequence[R]) -> list[T | HearthError]:
     """Run a batch in the thread all of a worker's socket database work shares."""
-    return await sync_to_async(_keeping_the_connection, thread_sensitive=True)(write, requests)
+    return await database_thread(write)(requests)

@@ -8,7 +8,6 @@ from collections import deque
 from importlib import import_module
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chat import selectors
@@ -51,6 +50,7 @@ from chat.protocol import (
 from chat.services import MessageBlockedError, PostRequest, PostResult
 from chat.socket_base import HearthSocket
 from chat.writer import join_writer, post_writer
+from hearth.database_thread import database_thread
 from hearth.direct_frames import write_prepared
 from moderation import asides, duty, escalations, notices, support
 from moderation import services as moderation
@@ -147,17 +147,17 @@ async def handle_aside_frame(socket: HearthSocket, person: Member,
                              frame: AsideReplyFrame | AsideSendFrame | AsideLeaveFrame) -> None:
     """Take-aside frames, the same on a room socket and on the staff socket."""
     if isinstance(frame, AsideReplyFrame):
-        await database_sync_to_async(asides.reply)(member=person, aside_id=frame.aside_id,
+        await database_thread(asides.reply)(member=person, aside_id=frame.aside_id,
                                                    accept=frame.accept)
     elif isinstance(frame, AsideLeaveFrame):
-        await database_sync_to_async(asides.leave)(person=person, aside_id=frame.aside_id)
+        await database_thread(asides.leave)(person=person, aside_id=frame.aside_id)
     else:
         wait = hub.send_bucket(person.pk).take()
         if wait:
             await socket.refuse(ProtocolError(ErrorCode.RATE_LIMITED),
                                 client_id=frame.client_id, retry_after=wait)
             return
-        message, created = await database_sync_to_async(asides.send)(
+        message, created = await database_thread(asides.send)(
             author=person, aside_id=frame.aside_id, client_id=frame.client_id, body=frame.body)
         await socket.send_frame({"type": "take_aside_ack", "aside_id": frame.aside_id,
                                  "client_id": frame.client_id, "seq": message.seq,
@@ -229,7 +229,7 @@ class RoomConsumer(HearthSocket):
         hub.unregister(self)
         for group in self._groups():
             await best_effort(self.channel_layer.group_discard)(group, self.channel_name)
-        await database_sync_to_async(leave_room)(channel_name=self.channel_name)
+        await database_thread(leave_room)(channel_name=self.channel_name)
         hub.schedule_presence(self.room_id)
         self.room = None
 
@@ -286,7 +286,7 @@ class RoomConsumer(HearthSocket):
             else:
                 await self._handle_report(frame)
         elif isinstance(frame, AcceptRulesFrame):
-            rules = await database_sync_to_async(_accept)(self.member_id, self.room_id,
+            rules = await database_thread(_accept)(self.member_id, self.room_id,
                                                           frame.version)
             await self.send_frame({"type": "rules", **rules})
         elif isinstance(frame, MuteFrame):
@@ -310,8 +310,8 @@ class RoomConsumer(HearthSocket):
                 await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
             elif isinstance(frame, FeedbackFrame):
                 await self._handle_feedback(frame)
-            else:
-                await database_sync_to_async(_session_frame)(self.member, self.room_id, frame)
+            elif self.member is not None:  # always: receive acts only for joined sockets
+                await database_thread(_session_frame)(self.member, self.room_id, frame)
 
     def _groups(self) -> tuple[str, ...]:
         # The room's group is heard once per worker by the hub, not per socket. With the
@@ -335,7 +335,7 @@ class RoomConsumer(HearthSocket):
         except MessageBlockedError as blocked:
             rule = blocked.verdict.rule
             await self.refuse(blocked, client_id=frame.client_id, rule=rule)
-            notice = await database_sync_to_async(notices.blocked)(
+            notice = await database_thread(notices.blocked)(
                 rule=rule, client_id=frame.client_id)
             await self.send_frame(notice)
             return
@@ -378,21 +378,21 @@ class RoomConsumer(HearthSocket):
         await self._send_support_card(result)
         if message.status == MessageStatus.COLLAPSED:
             # notices read the rule's title from the database: off the event loop.
-            await self.send_frame(await database_sync_to_async(notices.collapsed)(
+            await self.send_frame(await database_thread(notices.collapsed)(
                 seq=message.seq))
         elif verdict is not None and verdict.action == ScreeningAction.HOLD:
-            await self.send_frame(await database_sync_to_async(notices.held)(
+            await self.send_frame(await database_thread(notices.held)(
                 rule=verdict.rule, seq=message.seq))
         elif verdict is not None and verdict.masked:
-            await self.send_frame(await database_sync_to_async(notices.masked)(
+            await self.send_frame(await database_thread(notices.masked)(
                 rule=verdict.rule, signals=verdict.signals))
         if result.review_item_id is not None:
-            await database_sync_to_async(moderation.push_queue_item)(
+            await database_thread(moderation.push_queue_item)(
                 result.review_item_id)
 
     async def _send_card_for_refusal(self, refusal: HearthError) -> None:
         if refusal.support_tier is not None:
-            await self.send_frame(await database_sync_to_async(_support_card)(
+            await self.send_frame(await database_thread(_support_card)(
                 refusal.support_tier, None, self.region))
 
     async def _send_support_card(self, result: PostResult) -> None:
@@ -404,7 +404,7 @@ class RoomConsumer(HearthSocket):
             return
         if tier == "concern":
             self.last_concern_card = now
-        card = await database_sync_to_async(_support_card)(tier, result.message.seq,
+        card = await database_thread(_support_card)(tier, result.message.seq,
                                                            self.region)
         await self.send_frame(card)
 
@@ -420,7 +420,7 @@ class RoomConsumer(HearthSocket):
             return
         if self.member is None:
             return
-        await database_sync_to_async(sessions.ensure_may_react)(member_id=self.member_id,
+        await database_thread(sessions.ensure_may_react)(member_id=self.member_id,
                                                                 room_id=self.room_id)
         # A fixed set, never screened, never stored: a hug, not a message.
         await send_to_group(room_group(self.room_id), {
@@ -430,27 +430,27 @@ class RoomConsumer(HearthSocket):
 
     async def _handle_feedback(self, frame: FeedbackFrame) -> None:
         # Read as stored now, not as this socket loaded it: another tab may have answered.
-        session = await database_sync_to_async(_stored_session)(self.scope["session"])
+        session = await database_thread(_stored_session)(self.scope["session"])
         self.scope["session"] = session
         key = f"{frame.session_id}:{frame.occurrence_on}"
         given = list(session.get(FEEDBACK_SESSION_KEY, []))
         if key in given:
             await self.refuse(HearthError(ErrorCode.FEEDBACK_ALREADY_GIVEN))
             return
-        await database_sync_to_async(_submit_feedback)(frame, self.member_id)
+        await database_thread(_submit_feedback)(frame, self.member_id)
         # Remembered in this browser's session only: nothing pairs a member with an answer.
         session[FEEDBACK_SESSION_KEY] = [*given, key][-50:]
-        await database_sync_to_async(session.save)()
+        await database_thread(session.save)()
         await self.send_frame({"type": "feedback_received", "session_id": frame.session_id})
 
     async def _handle_set_region(self, frame: SetRegionFrame) -> None:
         # Saved on a fresh copy: another tab may have written to this session since.
-        session = await database_sync_to_async(_stored_session)(self.scope["session"])
+        session = await database_thread(_stored_session)(self.scope["session"])
         self.scope["session"] = session
         session[REGION_SESSION_KEY] = frame.region
-        await database_sync_to_async(session.save)()
+        await database_thread(session.save)()
         self.region = frame.region
-        await self.send_frame(await database_sync_to_async(support.helpline_frame)(
+        await self.send_frame(await database_thread(support.helpline_frame)(
             region=frame.region))
 
     async def _handle_ask_for_support(self, frame: AskForSupportFrame) -> None:
@@ -460,9 +460,9 @@ class RoomConsumer(HearthSocket):
         if wait:
             await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
             return
-        await database_sync_to_async(escalations.ask_for_support)(
+        await database_thread(escalations.ask_for_support)(
             member=self.member, room=self.room, seq=frame.seq)
-        on_duty = await database_sync_to_async(duty.on_duty_count)()
+        on_duty = await database_thread(duty.on_duty_count)()
         await self.send_frame(support.support_requested_frame(staff_on_duty=on_duty))
 
     async def _handle_aside(self, frame: AsideReplyFrame | AsideSendFrame | AsideLeaveFrame
@@ -472,7 +472,7 @@ class RoomConsumer(HearthSocket):
         await handle_aside_frame(self, self.member, frame)
 
     async def _handle_resume(self, frame: ResumeFrame) -> None:
-        frames, head, has_more = await database_sync_to_async(_resume_page)(
+        frames, head, has_more = await database_thread(_resume_page)(
             self.room_id, frame.after_seq, chat_limits().resume_page, self.member_id,
             self.muted)
         for message in frames:
@@ -484,7 +484,7 @@ class RoomConsumer(HearthSocket):
                                "has_more": has_more})
 
     async def _handle_history(self, frame: HistoryFrame) -> None:
-        frames, has_more = await database_sync_to_async(_history_page)(
+        frames, has_more = await database_thread(_history_page)(
             self.room_id, frame.before_seq, frame.limit, self.member_id, self.muted)
         await self.send_frame({"type": "history", "before_seq": frame.before_seq,
                                "messages": frames, "has_more": has_more})
@@ -492,7 +492,7 @@ class RoomConsumer(HearthSocket):
     async def _handle_report(self, frame: ReportFrame) -> None:
         if self.member is None:
             return
-        receipt = await database_sync_to_async(moderation.report_message)(
+        receipt = await database_thread(moderation.report_message)(
             reporter=self.member, room_id=self.room_id, seq=frame.seq, reason=frame.reason,
             note=frame.note)
         await self.send_frame({
@@ -503,12 +503,12 @@ class RoomConsumer(HearthSocket):
         if self.member is None:
             return
         if frame.mute:
-            await database_sync_to_async(moderation.mute_member)(
+            await database_thread(moderation.mute_member)(
                 member=self.member, handle=frame.handle)
         else:
-            await database_sync_to_async(moderation.unmute_member)(
+            await database_thread(moderation.unmute_member)(
                 member=self.member, handle=frame.handle)
-        self.muted = await database_sync_to_async(moderation.muted_member_ids)(
+        self.muted = await database_thread(moderation.muted_member_ids)(
             member_id=self.member_id)
         # Every other socket of this member (tabs, workers) re-reads its mute list too.
         await self.channel_layer.group_send(member_group(self.member_id), {
@@ -539,7 +539,7 @@ class RoomConsumer(HearthSocket):
             await self.close(code=CloseCode.FORBIDDEN)
 
     async def member_mutes_changed(self, event: dict[str, Any]) -> None:
-        self.muted = await database_sync_to_async(moderation.muted_member_ids)(
+        self.muted = await database_thread(moderation.muted_member_ids)(
             member_id=self.member_id)
 
     async def member_erased(self, event: dict[str, Any]) -> None:
@@ -552,7 +552,7 @@ class RoomConsumer(HearthSocket):
     async def staffing_changed(self, event: dict[str, Any]) -> None:
         if self.room is None:
             return
-        field = await database_sync_to_async(support.staffing_field)(
+        field = await database_thread(support.staffing_field)(
             staffed_only=True, on_duty=event["on_duty"], region=self.region)
         await self.send_frame({"type": "staffing", **field})
 

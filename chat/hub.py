@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat.batching import BatchWriter
@@ -31,6 +30,7 @@ from chat.events import broadcast_to_room, room_group
 from chat.limits import chat_limits
 from chat.protocol import encode
 from chat.ratelimit import TokenBucket
+from hearth.database_thread import database_thread
 from hearth.direct_frames import PreparedFrame
 from rooms.models import Room
 from rooms.selectors import rooms_presence
@@ -136,8 +136,8 @@ def presence_frames(room_ids: Sequence[int]) -> list[dict[str, Any] | HearthErro
             for room_id in room_ids]
 
 
-# Due presence frames go to the database thread together, on its kept connection, where one
-# call each cost a thread hop and (Channels' database_sync_to_async) a new connection.
+# Due presence frames go to the database thread together, where each used to cost a thread
+# hop and a query of its own.
 presence_reader: BatchWriter[int, dict[str, Any]] = BatchWriter(presence_frames)
 
 
@@ -339,7 +339,7 @@ class Hub:
     async def beat(self) -> None:
         await self._renew_subscriptions()
         room_ids = list(self.sockets_by_room)
-        heads = await database_sync_to_async(_head_seqs_and_refresh)(WORKER_ID, room_ids)
+        heads = await database_thread(_head_seqs_and_refresh)(WORKER_ID, room_ids)
         for room_id in room_ids:
             if room_id not in heads:
                 continue

@@ -32,8 +32,8 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
         # Channels' dispatch first runs close_old_connections in the one thread all database
         # work shares, for every message. Then the accept of a new socket and every broadcast
         # frame wait behind queued queries, and in a burst daphne's 10 s handshake timeout
-        # drops sockets that arrive late. Every query here goes through
-        # database_sync_to_async, which closes stale connections itself, before and after.
+        # drops sockets that arrive late. Every query here goes through database_thread
+        # (hearth/database_thread.py), which replaces a failed connection itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

@@ -10,8 +10,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from chat.consumers import handle_aside_frame
 from chat.errors import ErrorCode, HearthError
 from chat.events import MODERATORS_GROUP, STAFF_GROUP, aside_group
@@ -20,6 +18,7 @@ from chat.limits import chat_limits
 from chat.models import Member
 from chat.protocol import CloseCode, ProtocolError, parse_aside_frame
 from chat.socket_base import HearthSocket
+from hearth.database_thread import database_thread
 from moderation import asides, duty, escalations, services
 from moderation.models import ReviewItem, SanctionKind
 from moderation.permissions import can_moderate, can_staff, require_moderator, require_staff
@@ -181,7 +180,7 @@ class StaffConsumer(HearthSocket):
     async def connect(self) -> None:
         await self.accept()
         try:
-            self.staff = await database_sync_to_async(_staff_from_session)(
+            self.staff = await database_thread(_staff_from_session)(
                 self.scope["session"])
         except HearthError as refusal:
             await self.refuse(refusal)
@@ -191,7 +190,7 @@ class StaffConsumer(HearthSocket):
         for group in _groups(self.staff):
             await self._join(group)
         watcher.staff_connected(self.staff.pk)
-        for frame in await database_sync_to_async(_snapshot)(self.staff):
+        for frame in await database_thread(_snapshot)(self.staff):
             if frame["type"] == "duty":
                 self.on_duty = frame["on_duty"]
             await self.send_frame(frame)
@@ -235,7 +234,7 @@ class StaffConsumer(HearthSocket):
                 frame = parse_aside_frame(data, max_body_chars=chat_limits().max_body_chars)
                 await handle_aside_frame(self, self.staff, frame)
                 return
-            reply = await database_sync_to_async(_run)(self.staff, data)
+            reply = await database_thread(_run)(self.staff, data)
             if reply["type"] == "duty":
                 self.on_duty = reply["on_duty"]
             await self.send_frame(reply)
@@ -255,7 +254,7 @@ class StaffConsumer(HearthSocket):
     async def staff_duty(self, event: dict[str, Any]) -> None:
         if self.staff is None:
             return
-        frame = await database_sync_to_async(duty.duty_frame)(member_id=self.staff.pk)
+        frame = await database_thread(duty.duty_frame)(member_id=self.staff.pk)
         self.on_duty = frame["on_duty"]
         await self.send_frame(frame)
 

@@ -12,10 +12,10 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from hearth.database_thread import database_thread
 from moderation import duty, escalations, fallback
 from rooms import sessions
 
@@ -73,14 +73,14 @@ class Watcher:
                 logger.warning("watcher check failed: %s", type(exc).__name__)
 
     async def check_once(self) -> None:
-        jobs, on_duty = await database_sync_to_async(_database_checks)(list(self.staff_sockets))
+        jobs, on_duty = await database_thread(_database_checks)(list(self.staff_sockets))
         if jobs:
             # The network may be slow; it must not hold the database thread.
             errors = await sync_to_async(_send_jobs, thread_sensitive=False)(jobs)
-            await database_sync_to_async(_record)(jobs, errors)
+            await database_thread(_record)(jobs, errors)
         if self._last_on_duty is not None and on_duty != self._last_on_duty:
             # A shift went stale (or another worker's check-in): rooms and dashboards follow.
-            await database_sync_to_async(duty.announce_staffing)()
+            await database_thread(duty.announce_staffing)()
         self._last_on_duty = on_duty
 
 

@@ -78,3 +78,17 @@ def _seeded_data(request: pytest.FixtureRequest) -> None:
         return
     for module_name, function_name in SEED_MIGRATIONS:
         getattr(importlib.import_module(module_name), function_name)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _database_thread_closed_after(_seeded_data: None,
+                                  request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if request.node.get_closest_marker("django_db") is not None:
+        # The sockets' database thread keeps its connection (hearth/database_thread.py).
+        # Closed before the test's database is rolled back or emptied, so that it never
+        # outlives the test database (PostgreSQL will not drop a database in use).
+        from asgiref.sync import SyncToAsync
+        from django.db import connection
+
+        SyncToAsync.single_thread_executor.submit(lambda: connection.close()).result()

@@ -130,7 +130,7 @@ def test_a_batch_costs_the_same_queries_whatever_its_rooms_and_each_welcome_is_r
             outcomes = join_sockets(batch)
         return outcomes, len(captured)
 
-    two, two_queries = joined(2)
+    _, two_queries = joined(2)
     six, six_queries = joined(6)
     assert six_queries == two_queries
     for outcome, room in zip(six, rooms, strict=True):

@@ -99,12 +99,14 @@ class Options:
     def has_load(self) -> bool:
         return self.senders > 0 and self.duration > 0
 
-    def describe(self) -> str:
+    def describe(self, target: str = "hearth") -> str:
+        """The scenario in one line; `target` names whose server it states."""
+        server = self.reference_server if target == "reference" else self.server
         load = (f"{self.senders} senders/room at {self.rate:g} msg/s, {self.body_chars}-char "
                 f"bodies, {self.duration:g} s" if self.has_load else "no senders (idle)")
         return (f"{self.scenario}{' smoke' if self.smoke else ''}: {self.rooms} rooms x "
                 f"{self.members} members = {self.connections} sockets, {load}; "
-                f"{self.workers} worker{'s' if self.workers > 1 else ''} ({self.server}), "
+                f"{self.workers} worker{'s' if self.workers > 1 else ''} ({server}), "
                 f"layer {self.layer}, database {self.database}")
 
 

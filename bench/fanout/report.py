@@ -147,7 +147,7 @@ def _cpu_percent(cpu: list[float], seconds: float) -> dict[str, Any]:
 # --- printing --------------------------------------------------------------------------------
 
 def render(options: Options, result: dict[str, Any]) -> str:
-    lines = [f"== {result['target']} ==", f"{'scenario':<28}{options.describe()}"]
+    lines = [f"== {result['target']} ==", f"{'scenario':<28}{options.describe(result['target'])}"]
 
     def row(label: str, value: str) -> None:
         lines.append(f"{label:<28}{value}")

@@ -168,3 +168,12 @@ def test_bad_options_are_clear_argparse_errors(argv, message, capsys, monkeypatc
         resolve_options(argv)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_each_targets_scenario_line_names_the_server_it_ran_on():
+    options = resolve_options(["--scenario", "s1"])
+    assert "1 worker (uvicorn)" in options.describe()
+    assert "1 worker (daphne)" in options.describe("reference")
+    other = resolve_options(["--scenario", "s1", "--reference-server", "uvicorn",
+                           "--server", "daphne"])
+    assert "(daphne)" in other.describe("hearth") and "(uvicorn)" in other.describe("reference")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import DatabaseError, connection
 
+from hearth import database_thread as database_thread_module
 from hearth.database_thread import database_thread
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -63,3 +65,45 @@ async def test_arguments_and_results_pass_through():
         return a + b
 
     assert await database_thread(add)(2, b=3) == 5
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _terminate(pid: int) -> None:
+    """What a PostgreSQL restart does to a kept connection, done from another connection
+    (another thread's)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        connection.close()
+
+
+only_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the server ends the connection here, which only PostgreSQL does; the PostgreSQL "
+           "pass runs this")
+
+
+@only_postgresql
+async def test_a_connection_the_server_ended_during_a_quiet_spell_is_replaced_unseen(
+        monkeypatch):
+    before = await database_thread(_backend_pid)()
+    await sync_to_async(_terminate, thread_sensitive=False)(before)
+    monkeypatch.setattr(database_thread_module, "CHECK_AFTER_IDLE_SECONDS", 0.0)
+    after = await database_thread(_backend_pid)()  # no error: checked before use
+    assert after != before
+
+
+@only_postgresql
+async def test_a_connection_the_server_ended_while_busy_fails_one_call_and_is_replaced():
+    before = await database_thread(_backend_pid)()
+    await sync_to_async(_terminate, thread_sensitive=False)(before)
+    with pytest.raises(DatabaseError):
+        await database_thread(_backend_pid)()  # used a moment ago: not checked first
+    after = await database_thread(_backend_pid)()
+    assert after != before

@@ -25,7 +25,6 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
-
 class BatchWriter(Generic[R, T]):
     """Runs `write` (a function of many requests, in the database thread) on batches; each
     request's outcome is its result, or the HearthError it gave, raised to its caller."""

@@ -85,7 +85,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{STATE_DIR / 'hearth.sqlite3'}")
 # Not kept between requests: under ASGI every page view runs on a thread of its own, and kept
 # connections would pile up per thread. The sockets' own database thread keeps its one
-# connection between batches (chat/batching.py).
+# connection between calls (hearth/database_thread.py).
 _database: dict[str, Any] = dict(dj_database_url.parse(
     DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0, minimum=0), conn_health_checks=True))
 if _database["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,8 +1,10 @@
-"""Spam and floods (rule "no-spam"): the same message again and again, link floods, shouting,
-mass mentions, and floods of one character or a short pattern.
+"""Spam and floods (rule "no-spam"): the same message again and again, link floods, mass
+mentions, and floods of one character or a short pattern; shouting only with one of those.
 
 Severities are low to medium: a distressed member may write in capitals or hold a key down
 ("AAAAAAAAAAAAAAAAAAAAA"), and the policy, not this detector, decides what that deserves.
+Capitals alone are never spam: "I CANT DO THIS ANYMORE" is someone in distress, and the
+policy blocks on any spam signal, so shouting is only reported next to another sign of spam.
 """
 
 from __future__ import annotations
@@ -67,11 +69,12 @@ def detect_spam(*, text: NormalizedText, context: ScreeningContext) -> list[Sign
         add(SignalKind.LINK_FLOOD, Severity.MEDIUM)
     if folded.count("@") >= MENTIONS_TO_FLAG and len(_MENTION.findall(folded)) >= MENTIONS_TO_FLAG:
         add(SignalKind.MASS_MENTION, Severity.MEDIUM)
-    if _is_shouting(text.original):
-        add(SignalKind.SHOUTING, Severity.LOW)
     flood = _flood_span(text.original)
     if flood is not None:
         add(SignalKind.CHARACTER_FLOOD, Severity.LOW, flood)
+    # Shouting says how a spam message is written, never that a message is spam.
+    if signals and _is_shouting(text.original):
+        add(SignalKind.SHOUTING, Severity.LOW)
     return signals
 
 

@@ -1,7 +1,12 @@
-"""The spam detector: repeats, link floods, shouting, mass mentions and character floods."""
+"""The spam detector: repeats, link floods, mass mentions and character floods; shouting only
+alongside one of those, as capitals alone are often distress."""
 
 from __future__ import annotations
 
+import pytest
+
+from moderation.models import ScreeningAction
+from moderation.policy import PolicyActions, decide
 from moderation.screening import ScreeningContext, Severity, screen_message
 
 
@@ -33,13 +38,39 @@ def test_link_floods():
     assert kinds("I went to the shop. Then home. Then bed. Then up.") == []
 
 
-def test_shouting_needs_enough_letters_and_almost_all_capitals():
-    assert kinds("WHY DOES NOBODY EVER LISTEN TO ANYTHING I SAY") == ["shouting"]
-    [signal] = spam("WHY DOES NOBODY EVER LISTEN TO ANYTHING I SAY")
-    assert signal.severity == Severity.LOW
-    assert kinds("OMG YES") == []
-    assert kinds("I saw the NHS GP at the CAMHS clinic about my ADHD and OCD today") == []
-    assert kinds("@SAM @JO thanks both, see you later tonight at the group") == []
+@pytest.mark.parametrize("text", [
+    "I CANT DO THIS ANYMORE, NOBODY EVER LISTENS",
+    "WHY DOES NOBODY EVER LISTEN TO ANYTHING I SAY",
+    "I CANT DO THIS ANYMORE",
+    "WHY DOES NOBODY LISTEN",
+    "PLEASE SOMEONE TALK TO ME I AM SO SCARED RIGHT NOW",
+])
+def test_capitals_alone_are_never_spam(text):
+    # Someone shouting in distress must reach the room: the policy blocks on any spam signal.
+    assert spam(text) == []
+    assert spam(text, ScreeningContext(recent_bodies=("hi", "is anyone there"))) == []
+
+
+def test_capitals_alone_are_never_blocked_by_the_default_policy():
+    text = "WHY DOES NOBODY EVER LISTEN TO ANYTHING I SAY"
+    verdict = decide(text=text, signals=screen_message(text=text, context=ScreeningContext()),
+                     actions=PolicyActions())
+    assert verdict.action == ScreeningAction.ALLOW and verdict.body == text
+
+
+def test_shouting_is_reported_only_with_another_sign_of_spam():
+    shouted = "BUY CHEAP FOLLOWERS NOW AT MY SHOP TODAY"
+    signals = spam(shouted, ScreeningContext(recent_bodies=(shouted, shouted)))
+    assert [signal.kind for signal in signals] == ["repeat", "shouting"]
+    assert signals[1].severity == Severity.LOW and signals[1].span is None
+    assert kinds("VISIT MY PAGE RIGHT NOW FOR FREE STUFF " + "!" * 25) == [
+        "character_flood", "shouting"]
+    # Not shouting: too few letters, or not almost all capitals.
+    assert kinds("OMG YES " + "!" * 25) == ["character_flood"]
+    assert kinds("I saw the NHS GP at the CAMHS clinic about my ADHD and OCD today "
+                 + "!" * 25) == ["character_flood"]
+    assert kinds("@SAM @JO thanks both, see you later tonight at the group "
+                 "https://a.example.com www.b.org c.net/x") == ["link_flood"]
 
 
 def test_mass_mentions():

@@ -22,7 +22,8 @@ signals never lead to a sanction; the policy routes them. Tiers, from data/crisi
 ``method_detail`` (data/crisis_methods.txt, where the line is drawn) comes in addition to the
 tier: details of a method or means are collapsed for others until a moderator looks.
 
-Negated phrases ("I'm not suicidal"), phrases addressed to someone ("are you suicidal?") and
+Negated phrases ("I'm not suicidal"), phrases addressed to someone ("are you suicidal?"), or
+aimed at them ("you're worthless", "nobody cares about you": an insult, for harassment.py) and
 lines quoted from a song or a film raise nothing. A quoted line introduced by someone else
 ("she texted me "I want to die"") is about someone else. Laughter lowers high_risk to concern
 ("kms lol"), never to nothing. History ("I used to want to die", "two years since my
@@ -101,9 +102,17 @@ _THIRD_PERSON: Final = word_set(_SUBJECTS["third_person"])
 # the phrase meets "friend" before "my".
 _WRITER_WORDS: Final = word_set(_SUBJECTS["first_person"]) | {"my"}
 _SECOND_PERSON: Final = word_set(_SUBJECTS["second_person"])
+_SECOND_PERSON_POSSESSIVE: Final = word_set(_SUBJECTS["second_person_possessive"])
+_PEOPLE_IN_GENERAL: Final = tuple(tuple(entry.split()) for entry in _SUBJECTS["people_in_general"])
+_OBJECT_LINKS: Final = word_set(_SUBJECTS["object_links"])
+# "you know", "you guys" after a phrase talk to the room; they are not its object.
+_FILLERS: Final = frozenset({"know", "see", "guys", "all"})
 
 _NEGATION_WINDOW: Final = 3
 _SUBJECT_WINDOW: Final = 6
+# How close before a phrase "your" must be to make it the addressed person's: right before it
+# ("ur worthless") or with its noun between ("your life isn't worth living").
+_POSSESSIVE_REACH: Final = 2
 # Signs of distress that make concern together, counting each different [distress] entry
 # as two and each different [distress_weak] entry as one: one ("I'm lonely") is an ordinary
 # bad day. Tuned on the even rows of the Reddit set (docs/screening.md).
@@ -226,7 +235,7 @@ class _Reading:
         question = self._method_question()
         if question is not None:
             findings.append(_Finding(theme=_Theme.METHOD_QUESTION, first=question[0],
-                                     end=question[1], whose=self._whose(question[0]),
+                                     end=question[1], whose=self._whose(*question),
                                      past=False))
         if recovering:
             findings = [finding for finding in findings if not finding.past]
@@ -235,7 +244,7 @@ class _Reading:
                   if finding.whose is _Whose.SOMEONE_ELSE and not finding.past]
 
         farewells = [match for match in self.usable("farewell")
-                     if self._whose(match.first) is _Whose.WRITER]
+                     if self._whose(match.first, match.end) is _Whose.WRITER]
         # A time inside a farewell counts whatever negation the farewell carries: in "I won't
         # be here tomorrow" the "won't" is the farewell, not a denial of the time.
         farewell_ranges = _Coverage(len(self.tokens.keys),
@@ -248,7 +257,7 @@ class _Reading:
         distress = self._distress_span(own) if not recovering else None
         # "I have everything ready": the writer's, told now, with no purpose after it.
         prepared = [match for match in self.usable("means_ready_generic")
-                    if self._whose(match.first) is _Whose.WRITER
+                    if self._whose(match.first, match.end) is _Whose.WRITER
                     and not self._past(match.first, match.end)
                     and not _for_purpose(self.tokens, match.end, times_keep=False)]
         # A sign of distress other than the means themselves ("rope", "pills" are signs too).
@@ -257,7 +266,7 @@ class _Reading:
             for section in ("means_ready", "means_ready_generic")
             for match in matches.get(section, ())])
         distressed = distress is not None or any(
-            self._whose(match.first) is _Whose.WRITER
+            self._whose(match.first, match.end) is _Whose.WRITER
             and not means.overlaps(match.first, match.end)
             for match in self.usable("distress"))
 
@@ -282,7 +291,7 @@ class _Reading:
 
     def _overdose_signal(self, overdose: PhraseMatch) -> Signal:
         token_range = (overdose.first, overdose.end)
-        if self._whose(overdose.first) is _Whose.SOMEONE_ELSE:
+        if self._whose(overdose.first, overdose.end) is _Whose.SOMEONE_ELSE:
             return self._signal(SignalKind.WORRIED_ABOUT_SOMEONE, Severity.CRITICAL,
                                 token_range)
         return self._signal(SignalKind.IMMINENT, Severity.CRITICAL, token_range)
@@ -307,7 +316,8 @@ class _Reading:
                 # Asking for help is the writer's, whatever word comes before it: in
                 # "someone please help" the "someone" is who is asked.
                 whose = (self._quoted_whose(match.first, _Whose.WRITER)
-                         if theme is _Theme.ASKING_FOR_HELP else self._whose(match.first))
+                         if theme is _Theme.ASKING_FOR_HELP
+                         else self._whose(match.first, match.end))
                 if whose is _Whose.ADDRESSED or whose is _Whose.NOBODY:
                     continue  # "are you suicidal?" is a peer asking; a song is a song
                 findings.append(_Finding(theme=theme, first=match.first, end=match.end,
@@ -321,7 +331,7 @@ class _Reading:
         usable = [match for section in ("distress", "distress_weak")
                   for match in self.usable(section)
                   if not taken.overlaps(match.first, match.end)
-                  and self._whose(match.first) is _Whose.WRITER]
+                  and self._whose(match.first, match.end) is _Whose.WRITER]
         if 2 * len({match.entry for match in usable}) < DISTRESS_NEEDED:
             return None  # too few signs even if all were strong: most messages
         # A sign inside a longer one is the same sign: "hate myself" is not also "hate".
@@ -422,8 +432,8 @@ class _Reading:
 
     # Reading the words around a phrase ----------------------------------------------------
 
-    def _whose(self, first: int) -> _Whose:
-        return self._quoted_whose(first, _whose(self.tokens, first))
+    def _whose(self, first: int, end: int) -> _Whose:
+        return self._quoted_whose(first, _whose(self.tokens, first, end))
 
     def _quoted_whose(self, first: int, otherwise: _Whose) -> _Whose:
         if '"' not in self.tokens.text:
@@ -620,20 +630,65 @@ def _first_at_or_after(starts: list[int], position: int) -> int | None:
     return starts[index] if index < len(starts) else None
 
 
-def _whose(tokens: Tokens, first: int) -> _Whose:
-    """The nearest subject word before the phrase in its clause decides: "I think she is
-    suicidal" is about someone else; "she says I'm suicidal" is the writer."""
+def _whose(tokens: Tokens, first: int, end: int) -> _Whose:
+    """Whose words or wishes the phrase at ``first:end`` is.
+
+    A phrase whose subject is people in general ("nobody cares", "everyone hates …") is about
+    its object: "nobody cares about you" is a remark aimed at the person addressed, not the
+    writer's distress; "my mum says nobody cares about me" is the writer's. Otherwise, and
+    when such a phrase has no object, the nearest subject word before the phrase in its clause
+    decides: "I think she is suicidal" is about someone else; "she says I'm suicidal" is the
+    writer; "you're worthless" and "ur worthless" are said to the person addressed.
+    """
+    keys = tokens.keys
+    if not _WRITER_WORDS.isdisjoint(keys[first:end]):
+        return _Whose.WRITER  # "kill myself", "better off without me": whoever says so
+    if _starts_with_people_in_general(keys, first, end):
+        whose = _whose_object(tokens, end)
+        if whose is not None:
+            return whose
     index = first
     while index > 0 and first - index < _SUBJECT_WINDOW and not tokens.clause_start[index]:
         index -= 1
-        word = tokens.keys[index]
+        word = keys[index]
         if word in _WRITER_WORDS:
             return _Whose.WRITER
         if word in _THIRD_PERSON:
             return _Whose.SOMEONE_ELSE
-        if word in _SECOND_PERSON:
+        # "ur worthless", "your life isn't worth living" are the addressed person's; but in
+        # "I read your post and want to die" the "your" is the post's, and "I" the subject.
+        if word in _SECOND_PERSON or (word in _SECOND_PERSON_POSSESSIVE
+                                      and first - index <= _POSSESSIVE_REACH):
             return _Whose.ADDRESSED
     return _Whose.WRITER  # "want to die" with the subject left out is the writer's
+
+
+def _starts_with_people_in_general(keys: Sequence[str], first: int, end: int) -> bool:
+    return any(tuple(keys[first:first + len(subject)]) == subject
+               for subject in _PEOPLE_IN_GENERAL if first + len(subject) <= end)
+
+
+def _whose_object(tokens: Tokens, end: int) -> _Whose | None:
+    """Whose the object right after a phrase is, directly or after a linking word ("nobody
+    understands you", "no one cares about him", "nobody would care if you died"); None when
+    the clause does not go on with a person."""
+    keys = tokens.keys
+    position = end
+    if position < len(keys) and not tokens.clause_start[position] and (
+            keys[position] in _OBJECT_LINKS):
+        position += 1
+    if position >= len(keys) or tokens.clause_start[position]:
+        return None
+    word = keys[position]
+    if word in _SECOND_PERSON or word in _SECOND_PERSON_POSSESSIVE:
+        if position == end and position + 1 < len(keys) and keys[position + 1] in _FILLERS:
+            return None  # "nobody cares you know": a filler, not an object
+        return _Whose.ADDRESSED
+    if word in _WRITER_WORDS:
+        return _Whose.WRITER
+    if word in _THIRD_PERSON:
+        return _Whose.SOMEONE_ELSE
+    return None
 
 
 def _negated(tokens: Tokens, first: int) -> bool:

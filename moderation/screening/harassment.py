@@ -6,8 +6,10 @@ jerk" are not harassment of anyone in the room, and flagging them would punish d
 insult only counts when it is aimed: at "you" ("you idiot", "you're pathetic", "ur such a
 loser"), at a mentioned member ("@sam is a joke"), or after a dismissive opener ("shut up
 loser"); and not when a negation or a report comes first ("you're not worthless", "he told
-you you're a failure"). Slurs count wherever they are used. The word lists and the small
-grammar words are data: data/insults.txt, slurs.txt, allow.txt, subjects.txt.
+you you're a failure"). The words of distress aimed at someone ("nobody cares about you",
+"nobody would care if you died") are insults or incitement here, and not the writer's crisis
+(crisis.py). Slurs count wherever they are used. The word lists and the small grammar words
+are data: data/insults.txt, slurs.txt, allow.txt, subjects.txt.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ _ALLOWED_WORDS: Final = frozenset(_ALLOW["words"])
 
 _SECOND_PERSON: Final = word_set(_SUBJECTS["second_person"])
 _FIRST_PERSON: Final = word_set(_SUBJECTS["first_person"])
-_POSSESSIVE_TARGETS: Final = word_set(_INSULTS["possessive_targets"])
+_POSSESSIVE_TARGETS: Final = word_set(_SUBJECTS["second_person_possessive"])
 _TARGET_GROUPS: Final = word_set(_INSULTS["target_groups"])
 _COPULAS: Final = word_set(_INSULTS["copulas"])
 # Adjectives among the insults are modifiers too: "you incompetent idiot".
@@ -70,9 +72,10 @@ _REPORTING: Final = word_set(_INSULTS["reporting"])
 _BELIEFS: Final = word_set(_INSULTS["beliefs"])
 _NOT_INCITEMENT_BEFORE: Final = word_set(_INSULTS["not_incitement_before"])
 _IMPERATIVE_LEAD: Final = word_set(_INSULTS["imperative_lead"])
-# Entries that name their own target ("you should die", "hope you die") need no lead word.
-_SELF_CONTAINED_STARTS: Final = _SECOND_PERSON | {"i", "we", "hope", "do", "why", "the",
-                                                  "everyone"}
+# Entries that name their own target ("you should die", "hope you die", "nobody would care if
+# you died") need no lead word.
+_SELF_CONTAINED_STARTS: Final = _SECOND_PERSON | _POSSESSIVE_TARGETS | {
+    "i", "we", "hope", "do", "why", "the", "everyone", "everybody", "nobody", "no", "noone"}
 # "you should die your hair": "die" misspelt for "dye" is followed by what is dyed.
 _DYE_OBJECTS: Final = frozenset({"your", "ur", "my", "his", "her", "their", "it", "the",
                                  "hair", "them"})
@@ -277,9 +280,14 @@ def _negated_or_reported(tokens: Tokens, target: int) -> bool:
     feel you're …"; but not for "I think you're …", which is the writer's own insult."""
     window = preceding_keys(tokens.keys, tokens.clause_start, before=target,
                             limit=_CONTEXT_WINDOW)
+    return any(word in _NEGATIONS or word in _REPORTING for word in window) or (
+        _someone_elses_belief(window))
+
+
+def _someone_elses_belief(window: Sequence[str]) -> bool:
+    """Whether the words before a phrase (nearest first) make it a belief held by someone
+    other than the writer: "if you feel you're …", "it feels like nobody would …"."""
     for distance, word in enumerate(window):
-        if word in _NEGATIONS or word in _REPORTING:
-            return True
         if word in _BELIEFS:
             holder = window[distance + 1] if distance + 1 < len(window) else None
             if holder not in _FIRST_PERSON:
@@ -303,8 +311,11 @@ def _is_incitement(tokens: Tokens, match: PhraseMatch) -> bool:
     window = preceding_keys(keys, tokens.clause_start, before=match.first,
                             limit=_INCITEMENT_WINDOW)
     if any(word in _NEGATIONS or word in _REPORTING for word in window) or any(
-            word in _NOT_INCITEMENT_BEFORE for word in window[:3]):
-        return False  # "please don't kill yourself", "are you trying to kill yourself?"
+            word in _NOT_INCITEMENT_BEFORE for word in window[:3]) or (
+            _someone_elses_belief(window)):
+        # "please don't kill yourself", "are you trying to kill yourself?", "it feels like
+        # nobody would care if you died"
+        return False
     if not window or match.entry.split()[0] in _SELF_CONTAINED_STARTS:
         return True  # "kys" on its own, "I think you should die", "hope you die"
     if any(word in _FIRST_PERSON for word in window[:3]):

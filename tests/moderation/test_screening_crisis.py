@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from moderation.models import ScreeningAction
+from moderation.policy import PolicyActions, decide
 from moderation.screening import ScreeningContext, Severity, screen_message
 
 
@@ -187,3 +189,53 @@ def test_means_look_alikes(text):
 def test_means_ready_someone_else_and_history():
     assert kinds("my friend bought a rope") == ["worried_about_someone"]
     assert kinds("I used to stockpile my pills") == ["concern"]
+
+
+# Whose words: a phrase of distress aimed at the person addressed is not the writer's --------
+
+@pytest.mark.parametrize("text", [
+    "you're a pathetic idiot, nobody cares about you",
+    "nobody cares about you",
+    "literally nobody cares about u lmao",
+    "no one gives a shit about you",
+    "nobody would care if you died",
+    "no one would notice if you disappeared",
+    "nobody understands you, freak",
+    "you should just die",
+    "you are worthless",
+    "ur worthless",
+    "your so worthless",
+    "your life isn't worth living",
+    "you'd be better off dead",
+    "your depression is lying to you",  # a peer's support
+])
+def test_distress_words_aimed_at_the_person_addressed_are_not_the_writers(text):
+    assert crisis(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("nobody cares about me", ["concern"]),
+    ("nobody cares", ["concern"]),
+    ("I feel like nobody cares about me", ["concern"]),
+    ("nobody cares you know", ["concern"]),  # a filler, not an object
+    # Its object makes the phrase the writer's, whoever reports it.
+    ("my mum says nobody cares about me", ["concern"]),
+    ("nobody would miss me if I died", ["high_risk"]),
+    ("your family would be better off without me", ["high_risk"]),
+    # "your" in another clause is not the subject.
+    ("I read your post and want to die", ["high_risk"]),
+    ("no one cares about him, he's all alone", ["worried_about_someone"]),
+])
+def test_distress_words_about_the_writer_or_someone_else(text, expected):
+    assert kinds(text) == expected
+
+
+def test_an_aimed_insult_gives_its_author_no_crisis_card():
+    text = "you're a pathetic idiot, nobody cares about you"
+    signals = screen_message(text=text, context=ScreeningContext())
+    assert {signal.detector for signal in signals} == {"harassment"}
+    verdict = decide(text=text, signals=signals, actions=PolicyActions())
+    assert verdict.action == ScreeningAction.BLOCK and verdict.crisis_signals == ()
+    text = "you're a pathetic idiot, nobody cares about me"  # both: the writer is hurting
+    signals = screen_message(text=text, context=ScreeningContext())
+    assert {signal.detector for signal in signals} == {"harassment", "crisis"}

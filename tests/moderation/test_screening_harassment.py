@@ -48,6 +48,14 @@ def kinds(text: str) -> list[str]:
     "u r a l0000ser",
     "y\u043eu'r\u0435 \u0430n idi\u043et",  # Cyrillic look-alikes
     "you stuuuupid cr3tin",
+    # The words of distress, aimed at the person addressed.
+    "nobody gives a fuck about you",
+    "no one cares about ya",
+    "nobody would miss you",
+    "no one will ever miss you",
+    "nobody wants you around",
+    "you're a burden to everyone",
+    "you have nothing to live for",
 ])
 def test_insults_aimed_at_someone(text):
     signals = harassment(text)
@@ -110,6 +118,18 @@ def test_not_harassment(text):
     "do everyone a favour and disappear",
     "I think you should kill yourself",
     "go k1ll yourse1f",
+    "you should kill yourself",
+    "the world would be better without you",
+    "everyone would be happier if you were gone",
+    "nobody would care if you died",
+    "no one would notice if you disappeared",
+    "lol nobody would even care if u died",
+    "you'd be better off dead",
+    "your life isn't worth living",
+    "why are you still alive",
+    "you should end your life",
+    "I hope you kill yourself",
+    "you don't deserve to be alive",
 ])
 def test_telling_someone_to_harm_themselves_is_critical(text):
     signals = harassment(text)
@@ -128,9 +148,27 @@ def test_telling_someone_to_harm_themselves_is_critical(text):
     "I will just die of embarrassment",
     "you should die your hair pink",
     "dont kys",
+    # Naming someone's feeling to contradict it, and asking about it.
+    "it feels like nobody would care if you died, but we would",
+    "do you ever feel like nobody would care if you died?",
+    "sometimes it feels like the world would be better without you. it wouldn't",
+    "nobody would care if I died",  # the writer's own: crisis.py
 ])
 def test_not_incitement(text):
     assert "self_harm_incitement" not in kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "it's not true that nobody cares about you",
+    "if you feel like nobody cares about you, we're here",
+    "sometimes it feels like nobody would miss you, but they would",
+    "you feel like you have nothing to live for, and that's the depression talking",
+    "you're not a burden to everyone",
+    "nobody cares about me",
+    "nobody would miss me if i died",
+])
+def test_support_and_the_writers_own_distress_are_not_aimed(text):
+    assert harassment(text) == []
 
 
 def test_threats():

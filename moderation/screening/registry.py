@@ -8,6 +8,7 @@ from typing import Final, Protocol
 
 from moderation.screening.contact import detect_contact_details
 from moderation.screening.crisis import detect_crisis
+from moderation.screening.dosing import detect_dosing
 from moderation.screening.harassment import detect_harassment
 from moderation.screening.normalize import NormalizedText
 from moderation.screening.spam import detect_spam
@@ -29,6 +30,7 @@ DETECTORS: Final[Mapping[str, Detector]] = MappingProxyType({
     DetectorName.HARASSMENT: detect_harassment,
     DetectorName.SPAM: detect_spam,
     DetectorName.CRISIS: detect_crisis,
+    DetectorName.DOSING: detect_dosing,
 })
 
 

@@ -20,6 +20,7 @@ class DetectorName(StrEnum):
     HARASSMENT = "harassment"
     SPAM = "spam"
     CRISIS = "crisis"
+    DOSING = "dosing"
 
 
 class Rule(StrEnum):
@@ -31,6 +32,7 @@ class Rule(StrEnum):
     NO_SPAM = "no-spam"
     CRISIS_SUPPORT = "crisis-support"
     NO_METHOD_DETAILS = "no-method-details"
+    NO_MEDICATION_DOSING = "no-medication-dosing"
 
 
 class SignalKind(StrEnum):
@@ -60,6 +62,9 @@ class SignalKind(StrEnum):
     # message is collapsed for everyone but its author until a moderator looks. Never a
     # sanction; it comes with the writer's own tier when they are also in distress.
     METHOD_DETAIL = "method_detail"
+    # dosing: advising someone else to take, raise, lower, double, skip, stop or switch a
+    # medicine or a dose. Whole message; the policy holds it for a moderator.
+    DOSING_ADVICE = "dosing_advice"
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,9 @@ class Signal:
 
     `detector` is the registered name (a `DetectorName`); `kind` says what exactly (a
     `SignalKind`: phone, email, social_profile, off_platform, street_address, insult, slur,
-    repeat, link_flood, shouting, mass_mention, …); `rule` is the ground-rule code the signal
-    cites (a `Rule`); `span` is (start, end) in the ORIGINAL text, or None when the signal is
-    about the whole message.
+    repeat, link_flood, shouting, mass_mention, dosing_advice, …); `rule` is the ground-rule
+    code the signal cites (a `Rule`); `span` is (start, end) in the ORIGINAL text, or None
+    when the signal is about the whole message.
     """
 
     detector: str

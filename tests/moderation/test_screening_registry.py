@@ -18,11 +18,11 @@ from moderation.screening import (
 from moderation.screening.registry import get_detector
 
 EVERYTHING = ("you're an idiot, text me on +44 7700 900123. I want to die. "
-              "@a1 @b2 @c3 @d4 @e5")
+              "@a1 @b2 @c3 @d4 @e5\nJust double your dose of sertraline, honestly.")
 
 
 def test_the_registered_names_are_stable():
-    assert list(DETECTORS) == ["contact", "harassment", "spam", "crisis"]
+    assert list(DETECTORS) == ["contact", "harassment", "spam", "crisis", "dosing"]
     assert {str(name) for name in DetectorName} == set(DETECTORS)
 
 

@@ -1,0 +1,69 @@
+"""What the learned detector adds to the rules (moderation/screening/combine.py): more, never
+less; an aimed insult never becomes its author's distress."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.screening.combine import added_by_model, writer_rank
+from moderation.screening.types import DetectorName, Rule, Severity, Signal, SignalKind
+
+
+def crisis(kind: SignalKind, severity: Severity = Severity.HIGH) -> Signal:
+    return Signal(detector=DetectorName.CRISIS, kind=kind, rule=Rule.CRISIS_SUPPORT,
+                  severity=severity)
+
+
+def harassment(kind: SignalKind = SignalKind.INSULT) -> Signal:
+    return Signal(detector=DetectorName.HARASSMENT, kind=kind, rule=Rule.RESPECT,
+                  severity=Severity.HIGH)
+
+
+CONCERN, HIGH, IMMINENT = (crisis(SignalKind.CONCERN, Severity.MEDIUM),
+                           crisis(SignalKind.HIGH_RISK), crisis(SignalKind.IMMINENT,
+                                                                Severity.CRITICAL))
+METHOD = Signal(detector=DetectorName.CRISIS, kind=SignalKind.METHOD_DETAIL,
+                rule=Rule.NO_METHOD_DETAILS, severity=Severity.HIGH)
+WORRIED = crisis(SignalKind.WORRIED_ABOUT_SOMEONE)
+
+
+@pytest.mark.parametrize(("rules", "model", "added"), [
+    ([], [HIGH], [HIGH]),  # the rules missed it
+    ([CONCERN], [IMMINENT], [IMMINENT]),  # a higher tier than the rules'
+    ([HIGH], [HIGH], []),  # nothing new
+    ([IMMINENT], [CONCERN], []),  # never lowered
+    ([], [WORRIED], [WORRIED]),
+    ([WORRIED], [WORRIED], []),
+    ([], [METHOD], [METHOD]),
+    ([METHOD, HIGH], [METHOD], []),
+    ([], [harassment()], [harassment()]),
+    ([harassment()], [harassment(SignalKind.THREAT)], []),  # the rules already decided
+])
+def test_the_model_adds_only_what_the_rules_missed(rules, model, added):
+    assert added_by_model(rules, model) == added
+
+
+def test_an_aimed_insult_with_distress_words_brings_no_crisis_tier():
+    # "you're a pathetic idiot, nobody cares about you": harassment, not the author's crisis.
+    assert added_by_model([harassment()], [HIGH]) == []
+    assert added_by_model([], [harassment(), CONCERN]) == [harassment()]
+
+
+def test_an_imminent_reading_outweighs_an_insult():
+    assert added_by_model([harassment()], [IMMINENT]) == [IMMINENT]
+
+
+def test_someone_at_risk_calling_themself_names_is_not_harassing_anyone():
+    assert added_by_model([HIGH], [harassment()]) == []
+    assert added_by_model([], [IMMINENT, harassment()]) == [IMMINENT]
+
+
+def test_threats_and_incitement_count_whatever_the_writers_state():
+    threat = harassment(SignalKind.THREAT)
+    incitement = harassment(SignalKind.SELF_HARM_INCITEMENT)
+    assert added_by_model([HIGH], [threat, incitement]) == [threat, incitement]
+
+
+def test_writer_rank_ignores_other_detectors_and_worries():
+    assert writer_rank([harassment(), WORRIED, METHOD]) == 0
+    assert writer_rank([CONCERN, IMMINENT]) == 3

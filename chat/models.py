@@ -51,8 +51,12 @@ class Message(models.Model):
     author = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="messages")
     # Chosen by the sending client; a retry with the same id is the same message.
     client_id = models.CharField(max_length=64)
+    # What others are shown: the words as written, or with contact details masked.
     body = models.TextField()
-    # Made once, at write time, by chat.rendering; the only HTML a client ever inserts.
+    # The author's own words when `body` differs from them (masked), else "": the author and
+    # reviewing moderators read these, nobody else (chat.selectors.frame_for_message).
+    original_body = models.TextField(blank=True, default="")
+    # Made once, at write time, by chat.rendering from `body`; the only HTML a client inserts.
     html = models.TextField()
     status = models.CharField(max_length=10, choices=MessageStatus.choices,
                               default=MessageStatus.VISIBLE)

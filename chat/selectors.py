@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import message_frame
+from chat.rendering import render_message_html
 from rooms.models import Room
 
 
@@ -47,17 +48,21 @@ def messages_before(*, room_id: int, before_seq: int, limit: int,
 
 
 def frame_for_message(message: Message, *, viewer_id: int | None = None) -> dict[str, Any]:
-    """The message as `viewer_id` may see it; without a viewer, as its author sees it."""
-    if message.status == MessageStatus.COLLAPSED and viewer_id not in (None,
-                                                                        message.author_id):
+    """The message as `viewer_id` may see it: its author reads their own words, everyone else
+    what screening let through (masked contact details; a placeholder while collapsed).
+    Without a viewer: the words anyone may read once a moderator lets it through (masked,
+    never the original, never the placeholder)."""
+    is_author = viewer_id is not None and viewer_id == message.author_id
+    if message.status == MessageStatus.COLLAPSED and not is_author and viewer_id is not None:
         return collapsed_frame(message)
+    own_words = is_author and bool(message.original_body)
     return message_frame(
         seq=message.seq,
         room_slug=message.room.slug,
         handle=message.author.handle,
         role=message.author.role,
-        body=message.body,
-        html=message.html,
+        body=message.original_body if own_words else message.body,
+        html=render_message_html(message.original_body) if own_words else message.html,
         sent_at=message.created_at,
         client_id=message.client_id,
         status=message.status,

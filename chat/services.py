@@ -198,6 +198,8 @@ def _store(batch: Sequence[_Screened]) -> list[PostResult | HearthError]:
     screening fails the foreign key (IntegrityError), which the callers answer."""
     drafts = [statements.Draft(room=s.request.room, author=s.request.member,
                                client_id=s.request.client_id, body=s.verdict.body,
+                               original_body=(s.request.body if s.verdict.body != s.request.body
+                                              else ""),
                                html=render_message_html(s.verdict.body),
                                status=moderation.status_for(s.verdict)) for s in batch]
     together = connection.vendor == "postgresql"

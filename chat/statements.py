@@ -64,6 +64,7 @@ class Draft:
     body: str
     html: str
     status: str
+    original_body: str = ""  # the author's words when `body` is masked (chat.models)
 
 
 def insert_messages(rows: Sequence[tuple[Draft, int]]) -> list[Message]:
@@ -73,15 +74,15 @@ def insert_messages(rows: Sequence[tuple[Draft, int]]) -> list[Message]:
         return []
     created_at = timezone.now()
     stored_at = connection.ops.adapt_datetimefield_value(created_at)
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     table = connection.ops.quote_name(Message._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (room_id, seq, author_id, client_id, body, html, status, "  # noqa: S608
-            f"created_at) VALUES {values} RETURNING id, room_id, seq",
+            f"INSERT INTO {table} (room_id, seq, author_id, client_id, body, original_body, "  # noqa: S608
+            f"html, status, created_at) VALUES {values} RETURNING id, room_id, seq",
             [value for draft, seq in rows
              for value in (draft.room.pk, seq, draft.author.pk, draft.client_id, draft.body,
-                           draft.html, draft.status, stored_at)])
+                           draft.original_body, draft.html, draft.status, stored_at)])
         ids = _ids_by_room_and_seq(cursor.fetchall())
     if len(ids) != len(rows):  # RETURNING yields every new row; this is a broken database
         raise RuntimeError("INSERT ... RETURNING gave too few rows")
@@ -111,21 +112,23 @@ def claim_and_insert_together(drafts: Sequence[Draft]) -> list[Message | None]:
     messages_table = connection.ops.quote_name(Message._meta.db_table)
     claims = [f"UPDATE {rooms_table} SET last_seq = last_seq + %s "  # noqa: S608 (no input)
               "WHERE id = %s AND is_active" for _room in per_room]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(drafts))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(drafts))
     insert = (
-        f"INSERT INTO {messages_table} (room_id, seq, author_id, client_id, body, html, "  # noqa: S608
-        "status, created_at) SELECT v.room_id, r.last_seq - v.n + v.ord, v.author_id, "
-        "v.client_id, v.body, v.html, v.status, %s::timestamptz "
-        f"FROM (VALUES {values}) AS v (room_id, n, ord, author_id, client_id, body, html, "
-        f"status) JOIN {rooms_table} r ON r.id = v.room_id AND r.is_active "
+        f"INSERT INTO {messages_table} (room_id, seq, author_id, client_id, body, "  # noqa: S608
+        "original_body, html, status, created_at) SELECT v.room_id, "
+        "r.last_seq - v.n + v.ord, v.author_id, v.client_id, v.body, v.original_body, v.html, "
+        "v.status, %s::timestamptz "
+        f"FROM (VALUES {values}) AS v (room_id, n, ord, author_id, client_id, body, "
+        f"original_body, html, status) JOIN {rooms_table} r ON r.id = v.room_id "
+        "AND r.is_active "
         "RETURNING id, room_id, seq")
     params: list[Any] = [value for room_id, count in sorted(per_room.items())
                          for value in (count, room_id)]
     params.append(connection.ops.adapt_datetimefield_value(created_at))
     params.extend(value for draft, ordinal in zip(drafts, ordinals, strict=True)
                   for value in (draft.room.pk, per_room[draft.room.pk], ordinal,
-                                draft.author.pk, draft.client_id, draft.body, draft.html,
-                                draft.status))
+                                draft.author.pk, draft.client_id, draft.body,
+                                draft.original_body, draft.html, draft.status))
     with connection.cursor() as cursor:
         # Django's psycopg cursor binds parameters on the client and sends the query by the
         # simple protocol, which runs several statements (server-side binding would refuse
@@ -156,7 +159,8 @@ def _ids_by_room_and_seq(returned: Sequence[tuple[int, int, int]]) -> dict[tuple
 
 def _instance(draft: Draft, *, seq: int, message_id: int, created_at: datetime) -> Message:
     message = Message(id=message_id, room=draft.room, seq=seq, author=draft.author,
-                      client_id=draft.client_id, body=draft.body, html=draft.html,
+                      client_id=draft.client_id, body=draft.body,
+                      original_body=draft.original_body, html=draft.html,
                       status=draft.status, created_at=created_at)
     message._state.adding = False
     message._state.db = connection.alias

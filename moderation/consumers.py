@@ -17,6 +17,7 @@ from chat.identity import member_id_from_session
 from chat.limits import chat_limits
 from chat.models import Member
 from chat.protocol import CloseCode, ProtocolError, parse_aside_frame
+from chat.rendering import render_message_html
 from chat.socket_base import HearthSocket
 from hearth.database_thread import database_thread
 from moderation import asides, duty, escalations, services
@@ -30,12 +31,13 @@ logger = logging.getLogger(__name__)
 ITEM_ACTIONS = {"restore": services.restore_message, "hide": services.hide_message}
 SANCTIONS = {"warn": SanctionKind.WARNING, "timeout": SanctionKind.TIMEOUT,
              "ban": SanctionKind.BAN}
-MODERATOR_FRAME_TYPES = ("moderate", "sanction", "member_history")
+MODERATOR_FRAME_TYPES = ("moderate", "sanction", "member_history", "read_original")
 CRISIS_FRAME_TYPES = ("check_in", "check_out", "acknowledge", "resolve", "open_take_aside",
                       "escalate")
 ASIDE_FRAME_TYPES = ("take_aside_send", "take_aside_leave")
 STAFF_FRAME_TYPES = MODERATOR_FRAME_TYPES + CRISIS_FRAME_TYPES + ASIDE_FRAME_TYPES
 STAFF_SERVER_FRAME_TYPES = ("queue", "queue_item", "queue_item_removed", "member_history",
+                            "original",
                             "action_done", "error", "duty", "escalations", "escalation",
                             "take_aside_state", "take_aside_message", "take_aside_ack")
 
@@ -138,9 +140,16 @@ def _run_moderation(moderator: Member, frame_type: str, data: dict[str, Any]) ->
                                                         member_id=author_id)
         return {"type": "member_history", "item_id": item_id,
                 "member": {"id": target.pk, "handle": target.handle},
-                "messages": [{"room": m.room.slug, "seq": m.seq, "html": m.html,
+                # An audited read: the member's own words, masked or not.
+                "messages": [{"room": m.room.slug, "seq": m.seq,
+                              "html": render_message_html(m.original_body) if m.original_body
+                              else m.html, "masked": bool(m.original_body),
                               "status": m.status, "sent_at": m.created_at.isoformat()}
                              for m in messages]}
+    if frame_type == "read_original":
+        message = services.read_original(moderator=moderator, item_id=item_id)
+        return {"type": "original", "item_id": item_id,
+                "html": render_message_html(message.original_body or message.body)}
     action = _field(data, "action", str)
     reason = _field(data, "reason", str, required=False, default="")
     if frame_type == "moderate":

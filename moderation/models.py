@@ -177,6 +177,7 @@ class Sanction(models.Model):
 
 class AuditAction(models.TextChoices):
     READ_HISTORY = "read_history", _("Read a member's history")
+    READ_ORIGINAL = "read_original", _("Read what a member wrote before masking")
     RESTORE = "restore", _("Restore a message")
     HIDE = "hide", _("Hide a message")
     WARN = "warn", _("Warn")

@@ -46,6 +46,8 @@ def queue_item_frame(item: ReviewItem) -> dict[str, Any]:
         "room": {"slug": message.room.slug, "title": message.room.title},
         "message": {"seq": message.seq, "html": message.html, "status": message.status,
                     "held": message.status == MessageStatus.HELD,
+                    # What the room saw was masked: the original is one audited read away.
+                    "masked": bool(message.original_body),
                     "sent_at": message.created_at.isoformat()},
         "author": {"id": message.author_id, "handle": message.author.handle,
                    "role": message.author.role},

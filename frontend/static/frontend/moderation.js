@@ -161,6 +161,7 @@ function onFrame(text) {
     case "queue_item_removed": return removeItem(frame.item_id);
     case "action_done": return onActionDone(frame);
     case "member_history": return onHistory(frame);
+    case "original": return onOriginal(frame);
     case "error": return onError(frame);
     case "duty": return onDutyFrame(frame);
     case "escalations": return onEscalations(frame);
@@ -435,6 +436,7 @@ function renderItem(item) {
   }
 
   article.append(renderActions(item));
+  if (item.message.masked) article.append(renderOriginal(item));
   article.append(renderHistory(item));
   return li;
 }
@@ -643,6 +645,38 @@ function renderHistory(item) {
   return wrap;
 }
 
+// The room saw a masked message; what its author wrote is one logged read away.
+function renderOriginal(item) {
+  const wrap = el("div", "item-original");
+  const show = el("button", "secondary", "Show what they wrote");
+  show.type = "button";
+  const note = el("p", "hint", "The room saw it masked. Reading the original is logged.");
+  note.id = `item-${item.id}-original-note`;
+  show.setAttribute("aria-describedby", note.id);
+  const result = el("blockquote", "original-result");
+  result.hidden = true;
+  show.addEventListener("click", () => {
+    const error = wrap.closest("article").querySelector(".item-error");
+    if (!send({ type: "read_original", item_id: item.id })) {
+      error.textContent = "Not connected right now. Try again when the page says Live.";
+      return;
+    }
+    show.disabled = true;
+  });
+  wrap.append(show, note, result);
+  return wrap;
+}
+
+function onOriginal(frame) {
+  const card = cardFor(frame.item_id);
+  if (!card) return;
+  const result = card.querySelector(".original-result");
+  if (!result) return;
+  result.innerHTML = frame.html; // server-made by chat/rendering.py: escaped, links only
+  result.hidden = false;
+  card.querySelector(".item-original button").hidden = true;
+}
+
 function onHistory(frame) {
   const card = cardFor(frame.item_id);
   if (!card) return;
@@ -662,6 +696,7 @@ function onHistory(frame) {
     meta.append(el("span", "", message.room), " · ", time);
     if (message.status !== "visible") meta.append(" ", tag(message.status));
     const body = el("div", "msg-body");
+    if (message.masked) meta.append(" ", tag("masked for the room; their words shown"));
     body.innerHTML = message.html; // server-made
     row.append(meta, body);
     listEl.append(row);

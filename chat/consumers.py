@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat import selectors
+from chat import model_follow_up, selectors
 from chat.errors import ErrorCode, HearthError
 from chat.events import (
     aside_group,
@@ -136,11 +136,6 @@ def _submit_feedback(frame: FeedbackFrame, member_id: int) -> None:
     submit_feedback(session_id=frame.session_id, occurrence_on=frame.occurrence_on,
                     mood_before=frame.mood_before, mood_after=frame.mood_after,
                     helpful=frame.helpful, tags=list(frame.tags), comment=frame.comment)
-
-
-def _support_card(tier: str, seq: int | None, region: str | None) -> dict[str, Any]:
-    return support.support_frame(tier=tier, seq=seq, region=region,
-                                 staff_on_duty=duty.on_duty_count())
 
 
 async def handle_aside_frame(socket: HearthSocket, person: Member,
@@ -351,7 +346,16 @@ class RoomConsumer(HearthSocket):
 
     def _publish(self, result: PostResult) -> None:
         message = result.message
-        own_text = encode(selectors.frame_for_message(message))
+        own_text = encode(selectors.frame_for_message(message, viewer_id=self.member_id))
+        if message.status == MessageStatus.VISIBLE and message.original_body:
+            # Masked: the room reads what screening let through, its author their own words.
+            publisher.enqueue(room_group(self.room_id), {
+                "type": "room.frame", "author_id": self.member_id, "except_author": True,
+                "seq": message.seq, "text": encode(selectors.frame_for_message(message))})
+            publisher.enqueue(member_group(self.member_id), {
+                "type": "room.frame", "text": own_text, "author_id": self.member_id,
+                "room_id": self.room_id})
+            return
         if message.status == MessageStatus.VISIBLE:
             publisher.enqueue(room_group(self.room_id), {
                 "type": "room.frame", "text": own_text, "author_id": self.member_id,
@@ -389,11 +393,32 @@ class RoomConsumer(HearthSocket):
         if result.review_item_id is not None:
             await database_thread(moderation.push_queue_item)(
                 result.review_item_id)
+        if verdict is not None:
+            model_follow_up.follow_up(model_follow_up.StoredMessage(
+                message_id=message.pk, seq=message.seq, author_id=self.member_id,
+                room_id=self.room_id, text=message.original_body or message.body,
+                rules_signals=verdict.signals), region=self.region,
+                send_card=self._send_model_card)
+
+    async def _send_model_card(self, card: dict[str, Any]) -> bool:
+        """A card the learned detector brought, down this socket while it is open."""
+        if self.room is None:
+            return False
+        now = time.monotonic()
+        if card["tier"] == "concern":
+            if now - self.last_concern_card < CONCERN_CARD_EVERY_SECONDS:
+                return True  # a gentle card came moments ago: one is enough
+            self.last_concern_card = now
+        try:
+            await self.send_frame(card)
+        except Exception:  # closed between the check and the send: the other tabs get it
+            return False
+        return True
 
     async def _send_card_for_refusal(self, refusal: HearthError) -> None:
         if refusal.support_tier is not None:
-            await self.send_frame(await database_thread(_support_card)(
-                refusal.support_tier, None, self.region))
+            await self.send_frame(await database_thread(support.support_frame_for)(
+                tier=refusal.support_tier, seq=None, region=self.region))
 
     async def _send_support_card(self, result: PostResult) -> None:
         tier = support.card_tier(result.verdict.signals) if result.verdict else None
@@ -404,8 +429,8 @@ class RoomConsumer(HearthSocket):
             return
         if tier == "concern":
             self.last_concern_card = now
-        card = await database_thread(_support_card)(tier, result.message.seq,
-                                                           self.region)
+        card = await database_thread(support.support_frame_for)(
+            tier=tier, seq=result.message.seq, region=self.region)
         await self.send_frame(card)
 
     async def refuse(self, refusal: HearthError, *, client_id: str | None = None,

@@ -17,6 +17,11 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from hearth.direct_frames import ExposeDirectSocket  # noqa: E402
 from hearth.security import OriginValidator  # noqa: E402
+from moderation.model_reader import model_reader  # noqa: E402
+
+# The learned detector loads with the worker, so a missing model is said at start-up (and on
+# /readyz), never discovered on the first message.
+model_reader.load()
 
 http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
 

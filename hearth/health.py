@@ -7,13 +7,18 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from moderation.model_reader import ModelState, model_reader
+
 
 def liveness(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
 def readiness(request: HttpRequest) -> JsonResponse:
-    """Ready when the database answers and the channel layer answers a harmless command."""
+    """Ready when the database answers and the channel layer answers a harmless command.
+
+    The learned detector's state is reported beside them but never makes a worker unready:
+    without it the rules still screen every message ("degraded" says so to a monitor)."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -31,5 +36,9 @@ def readiness(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         checks["channel_layer"] = type(exc).__name__
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", **checks},
+    model = model_reader.status()
+    status = "ok" if ready else "unavailable"
+    if ready and model["state"] != ModelState.READY:
+        status = "degraded"
+    return JsonResponse({"status": status, **checks, "screening_model": model},
                         status=200 if ready else 503)

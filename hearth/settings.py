@@ -215,6 +215,17 @@ HEARTH_HOT_CACHE_SECONDS = env_float("HEARTH_HOT_CACHE_SECONDS", 2.0, minimum=0.
 HEARTH_REACTION_BURST = env_int("HEARTH_REACTION_BURST", 10, minimum=1)
 HEARTH_REACTION_PER_SECOND = env_float("HEARTH_REACTION_PER_SECOND", 2.0, minimum=0.01)
 
+# --- The learned detector (moderation/model_reader.py; docs/screening.md) --------------------
+# On by default: the model reads every message after it is delivered and raises what the
+# rules missed. "false" screens with the rules alone (a smaller, slower-CPU install).
+HEARTH_SCREENING_MODEL = env_bool("HEARTH_SCREENING_MODEL", True)
+# Where encoder.onnx, tokenizer.json, static.npy and heads.json are; the shipped model when
+# empty. A directory that lacks them is reported at start-up and on /readyz, never fatal.
+HEARTH_SCREENING_MODEL_DIR = env_str("HEARTH_SCREENING_MODEL_DIR", "")
+# Messages waiting for the model beyond this are screened by the rules alone (and counted):
+# a backlog longer than the card's 2 s promise helps nobody.
+HEARTH_SCREENING_MODEL_BACKLOG = env_int("HEARTH_SCREENING_MODEL_BACKLOG", 512, minimum=1)
+
 # --- Crisis path (read through moderation.crisis_settings) ------------------------------------
 # Seconds an escalation may wait for an acknowledgement before every staff socket and the
 # fallback are alerted.

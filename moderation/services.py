@@ -25,7 +25,7 @@ from chat.events import (
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from hearth.hotcache import TimedCache
-from moderation import notices
+from moderation import escalations, notices, support
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -45,13 +45,14 @@ from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, u
 from moderation.rules import has_accepted, prefetch_acceptances
 from moderation.sanctions import ensure_may_post, prefetch_stale_posting_sanctions
 from moderation.screening import screen_message
-from moderation.screening.types import ScreeningContext, Severity, Signal
+from moderation.screening.types import DetectorName, ScreeningContext, Severity, Signal, SignalKind
 from moderation.selectors import queue_item_frame
 from rooms.models import Room
 
 logger = logging.getLogger(__name__)
 
 NOTE_MAX_CHARS = 500
+HARASSMENT_DETECTOR = DetectorName.HARASSMENT
 MAX_TIMEOUT = timedelta(days=30)
 
 
@@ -435,6 +436,18 @@ def read_member_history(*, moderator: Member, member_id: int,
     return target, messages
 
 
+def read_original(*, moderator: Member, item_id: int) -> Message:
+    """The words a member wrote, where screening masked what the room saw; audited."""
+    require_moderator(moderator)
+    item = (ReviewItem.objects.select_related("message", "message__author", "message__room")
+            .filter(pk=item_id).first())
+    if item is None:
+        raise HearthError(ErrorCode.MESSAGE_NOT_FOUND)
+    _audit(actor=moderator, action=AuditAction.READ_ORIGINAL, target=item.message.author,
+           message=item.message)
+    return item.message
+
+
 # --- appeals ----------------------------------------------------------------------------------
 
 APPEAL_MAX_CHARS = 1000
@@ -487,3 +500,73 @@ def _push_queue_removed(item_id: int) -> None:
 def log_blocked(verdict: Verdict) -> None:
     # The code and rule only: never the text.
     logger.info("message blocked", extra={"rule": verdict.rule})
+
+
+# --- after the learned detector has read a stored message ------------------------------------
+
+@dataclass(frozen=True)
+class ModelFollowUp:
+    """What a model reading changed, for the socket that sent the message."""
+
+    seq: int
+    # The support card's tier when the model raised the writer's own tier ("" for none).
+    card_tier: str
+    collapsed: bool  # method details: now a placeholder for everyone but its author
+    held: bool  # aimed harassment the rules missed: taken from the room for review
+
+
+def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...]) -> ModelFollowUp | None:
+    """The learned detector's additions (moderation.screening.combine.added_by_model) to a
+    message already stored and delivered, followed up exactly as a rules signal would be: the
+    escalation (alerts after the commit), the review item, method details collapsed for the
+    room, aimed harassment held for review. Never a sanction; a crisis signal never hides
+    anything from its author. None when the message has gone (erased) meanwhile.
+    """
+    if not signals:
+        return None
+    with transaction.atomic():
+        message = (Message.objects.select_for_update().select_related("author", "room")
+                   .filter(pk=message_id).first())
+        if message is None:
+            return None
+        escalations.record_for_message(message=message, signals=signals)
+        collapse = (message.status == MessageStatus.VISIBLE
+                    and any(s.kind == SignalKind.METHOD_DETAIL for s in signals))
+        hold = (message.status == MessageStatus.VISIBLE and not collapse
+                and any(s.detector == HARASSMENT_DETECTOR for s in signals))
+        if collapse or hold:
+            message.status = MessageStatus.COLLAPSED if collapse else MessageStatus.HELD
+            message.save(update_fields=["status"])
+        item, created = ReviewItem.objects.select_for_update().get_or_create(
+            message=message, defaults={"signals": []})
+        if created or item.state == ReviewState.OPEN:
+            item.signals = [*item.signals, *({"detector": s.detector, "kind": s.kind,
+                                              "rule": s.rule, "severity": int(s.severity),
+                                              "model": True} for s in signals)]
+            item.urgency = max(item.urgency, urgency_of(_signals_of(item), item.report_count))
+            item.save()
+            item_id = item.pk
+            transaction.on_commit(lambda: push_queue_item(item_id))
+
+        def announce() -> None:
+            if collapse:
+                from chat.selectors import collapsed_frame
+
+                send_to_group_sync(room_group(message.room_id), {
+                    "type": "room.frame", "author_id": message.author_id,
+                    "except_author": True, "text": encode(collapsed_frame(message))})
+            elif hold:
+                from chat.selectors import frame_for_message
+
+                _remove_for_everyone_but_the_author(message)
+                # Its author keeps it, marked as waiting for a moderator, and is told why.
+                tell_member_sockets_sync(message.author_id, {
+                    "type": "room.frame", "room_id": message.room_id, "text": encode(
+                        frame_for_message(message, viewer_id=message.author_id))})
+                rule = next(s.rule for s in signals if s.detector == HARASSMENT_DETECTOR)
+                tell_member_sockets_sync(message.author_id, notices.event(
+                    notices.held(rule=rule, seq=message.seq)))
+
+        transaction.on_commit(announce)
+    return ModelFollowUp(seq=message.seq, card_tier=support.card_tier(signals) or "",
+                         collapsed=collapse, held=hold)

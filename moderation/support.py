@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from moderation import duty
 from moderation.helplines import (
     FALLBACK_REGION,
     MORE_HELPLINES_URL,
@@ -112,6 +113,11 @@ def support_frame(*, tier: str, seq: int | None, region: str | None,
             "region": region or FALLBACK_REGION, "regions": region_choices(),
             "more_url": MORE_HELPLINES_URL, "emergency": EMERGENCY,
             "staff_on_duty": staff_on_duty, "can_ask_for_support": staff_on_duty > 0}
+
+
+def support_frame_for(*, tier: str, seq: int | None, region: str | None) -> dict[str, Any]:
+    """The card as it is sent now: with the number of staff on duty to talk to."""
+    return support_frame(tier=tier, seq=seq, region=region, staff_on_duty=duty.on_duty_count())
 
 
 def helpline_frame(*, region: str | None) -> dict[str, Any]:

@@ -115,8 +115,32 @@ def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
     assert Message.objects.filter(author=writer).exists()
 
 
-def test_health_endpoints(client):
+def test_health_endpoints(client, monkeypatch):
+    from moderation import model_reader as reader_module
+
+    reader = reader_module.ModelReader()
+    monkeypatch.setattr(reader_module, "model_reader", reader)
+    monkeypatch.setattr("hearth.health.model_reader", reader)
     assert client.get("/healthz").json() == {"status": "ok"}
+    assert reader.load() == reader_module.ModelState.READY
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    body = ready.json()
+    assert (body["status"], body["database"], body["channel_layer"]) == ("ok", "ok", "ok")
+    assert body["screening_model"]["state"] == "ready"
+
+
+def test_readiness_says_degraded_while_the_rules_screen_alone(client, monkeypatch, settings):
+    from moderation import model_reader as reader_module
+
+    settings.HEARTH_SCREENING_MODEL_DIR = "/nonexistent/model"
+    reader = reader_module.ModelReader()
+    monkeypatch.setattr("hearth.health.model_reader", reader)
+    assert reader.load() == reader_module.ModelState.UNAVAILABLE
+    ready = client.get("/readyz")
+    # Still ready: the rules screen every message; a monitor sees "degraded" and why.
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "degraded"
+    assert body["screening_model"]["state"] == "unavailable"
+    assert body["screening_model"]["reason"]

@@ -319,6 +319,12 @@ function onMessage(frame, live) {
       existing.querySelector(":scope > .msg-body").innerHTML = frame.html; // server-made
       delete existing.dataset.collapsed;
       existing.classList.remove("collapsed");
+    } else if (!existing.dataset.collapsed && collapsedForMe(frame, isMine(frame))) {
+      // Details of a method noticed after it was shown (the learned detector reads a message
+      // moments after it is delivered): a placeholder now, as if collapsed from the start.
+      existing.querySelector(":scope > .msg-body").textContent = COLLAPSED_TEXT;
+      existing.dataset.collapsed = "1";
+      existing.classList.add("collapsed");
     }
     setStatus(existing, frame.status);
     if (!STATUS_NOTES[frame.status]) clearHeldNotice(frame.seq);

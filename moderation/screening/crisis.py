@@ -23,12 +23,23 @@ signals never lead to a sanction; the policy routes them. Tiers, from data/crisi
 tier: details of a method or means are collapsed for others until a moderator looks.
 
 Negated phrases ("I'm not suicidal"), phrases addressed to someone ("are you suicidal?"), or
-aimed at them ("you're worthless", "nobody cares about you": an insult, for harassment.py) and
-lines quoted from a song or a film raise nothing. A quoted line introduced by someone else
-("she texted me "I want to die"") is about someone else. Laughter lowers high_risk to concern
-("kms lol"), never to nothing. History ("I used to want to die", "two years since my
-attempt") is concern, and nothing at all when the message also speaks of recovery ("I'm
-doing better").
+aimed at them ("you're worthless", "nobody cares about you": an insult, for harassment.py),
+lines quoted from a song or a film and words talked about ("kms as in kilometres", "why does
+everyone say 'unalive'") raise nothing. A quoted line introduced by someone else ("she texted
+me "I want to die"") is about someone else. History ("I used to want to die", "two years
+since my attempt") is concern, and nothing at all when the message also speaks of recovery
+("I'm doing better").
+
+The rules are meant to be precise (a learned model beside them catches paraphrases): every
+signal shows its writer a card at once, and imminent pages staff. So laughter in a phrase's
+sentence or the next ("kms lol") lowers it one tier, never to nothing: high_risk to concern,
+and a time said laughing or in hyperbole ("I want to die lmao the exam is tomorrow", "I'm
+literally…") is high_risk, not imminent; a plan, a means or a farewell keeps imminent, and
+"not joking" or "fr" cancels the laughter. A phrase about a game or a program ("kill myself in
+minecraft") is concern at most. A time after a comparison or a condition is theirs ("I'd
+rather die than go to that meeting tomorrow"). A goodbye with a trip, a move, a new job or a
+return near it ("I won't be here tomorrow, off to my nan's"), or to a place or a thing with a
+positive marker ("goodbye forever to my braces!!!"), is no farewell.
 
 The message is read with a word break also where a lowercase letter meets a capital ("helpMe",
 a title run into its text: normalize.py).
@@ -38,9 +49,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import Final
 
 from moderation.screening.lexicon import (
@@ -69,19 +81,36 @@ _CRISIS_SECTIONS: Final = (
     "distress_weak", "self_harm", "farewell", "farewell_weak",
     "plan_or_means", "means_ready", "means_ready_generic", "time", "about_someone_else",
     "someone_else_concern", "past", "recovery",
-    "not_a_crisis")
+    "not_a_crisis", "hyperbole", "sincerity", "game_or_code", "definition_cues",
+    "ordinary_leaving", "events")
 _METHOD_SECTIONS: Final = (
     "lethality", "question_start", "outcome_strong", "outcome_weak", "overdose", "substances",
     "whole_amount", "fall_places", "ligature", "ligature_detail", "cutting", "cutting_detail")
+
+
+def _has_word(entry: str) -> bool:
+    return any(char.isalnum() for char in entry)
+
+
+# Laughter and positive markers are words ("lol", "as a joke", "yay") or symbols ("😂", "!"),
+# which are not words and are looked for in the text.
+_SYMBOL_SECTIONS: Final = ("laughter", "positive_markers")
 # Every list this detector matches, found in one pass over the message's words. Method
 # sections are prefixed, as some of their words are also crisis words.
 _INDEX: Final = PhraseIndex({
     **{section: _PHRASES[section] for section in _CRISIS_SECTIONS},
+    **{section: tuple(entry for entry in _PHRASES[section] if _has_word(entry))
+       for section in _SYMBOL_SECTIONS},
     **{"method_" + section: _METHODS[section] for section in _METHOD_SECTIONS}})
 
-_LAUGHTER_WORDS: Final = frozenset(entry for entry in _PHRASES["laughter"] if entry.isalnum())
 _LAUGHTER_SYMBOLS: Final = tuple(entry for entry in _PHRASES["laughter"]
-                                 if not entry.isalnum())
+                                 if not _has_word(entry))
+_POSITIVE_SYMBOLS: Final = tuple(entry for entry in _PHRASES["positive_markers"]
+                                 if not _has_word(entry))
+_NOT_A_PERSON: Final = word_set(_PHRASES["not_a_person"])
+_TIME_CONDITIONS: Final = word_set(_PHRASES["time_conditions"])
+_GOODBYE_NOT_AN_OBJECT: Final = word_set(_PHRASES["goodbye_not_an_object"])
+_GOODBYE_DETERMINERS: Final = word_set(_PHRASES["goodbye_determiners"])
 _MEANS_EMOJI: Final = _PHRASES["means_emoji"]
 _UNITS_AFTER_NUMBER: Final = frozenset(_PHRASES["units_after_number"])
 _SCOPE_BREAKERS: Final = word_set(_PHRASES["scope_breakers"])
@@ -93,6 +122,9 @@ _READY_FOR_TIME: Final = tuple(tuple(entry.split()) for entry in _PHRASES["ready
 # How many words after a readiness phrase a "for" may come and still give its purpose ("I
 # bought a rope today for climbing").
 _PURPOSE_REACH: Final = 3
+# How many words after a crisis word a [definition_cues] entry may start and still talk about
+# the word ("CTB at my work means …").
+_DEFINITION_REACH: Final = 4
 # Sections whose phrases count only at the end of their clause ("I give up." but not "I give
 # up on this game").
 _AT_CLAUSE_END: Final = frozenset({"hopeless_at_clause_end", "asking_for_help"})
@@ -151,7 +183,10 @@ _AMOUNT: Final = re.compile(
     rf"(?:{_alternation(_METHODS['substances'])})\b)")
 _HEIGHT: Final = re.compile(
     rf"\b{_NUMBER}\s*(?:{_alternation(_METHODS['heights'])})\b")
-_QUOTATION: Final = re.compile(r'"[^"\n]{1,400}"')
+# A line in double quotation marks, or in single ones that are not apostrophes: one opens
+# before a word and closes after one ("saying 'i want to die' out loud", not "i'm").
+_QUOTATION: Final = re.compile(
+    r'"[^"\n]{1,400}"|(?<![\w\'])\'(?=\w)[^\n]{1,400}?(?<=[\w.!?,])\'(?![\w\'])')
 _DIGIT: Final = re.compile(r"\d")
 _ORDINARY_WORDS: Final = frozenset({"one", "two", "a couple of"})
 
@@ -176,6 +211,14 @@ _THEME_SECTIONS: Final = ((_Theme.DEATH_WISH, "death_wish"), (_Theme.SELF_HARM, 
                           (_Theme.HOPELESS, "hopeless_at_clause_end"),
                           (_Theme.ASKING_FOR_HELP, "asking_for_help"),
                           (_Theme.MEANS_READY, "means_ready"))
+
+
+class _Tone(Enum):
+    """How a phrase is said."""
+
+    PLAIN = "plain"
+    JOKING = "joking"  # laughter in its sentence or the next: one tier lower, never nothing
+    PLAYING = "playing"  # a game or a program in its clause: concern at most
 
 
 class _Whose(Enum):
@@ -211,13 +254,18 @@ class _Reading:
         self.not_a_crisis = _Coverage(len(self.tokens.keys), [
             (match.first, match.end) for match in self.matches.get("not_a_crisis", ())])
         self._past_clauses: frozenset[int] | None = None
-        self._clauses: list[int] = []
         self._quotations: list[tuple[int, int, _Whose]] | None = None
+        self._marked_sentences: dict[str, frozenset[int]] = {}
 
     def usable(self, section: str) -> list[PhraseMatch]:
+        return [match for match in self.said(section)
+                if not self.not_a_crisis.overlaps(match.first, match.end)]
+
+    def said(self, section: str) -> list[PhraseMatch]:
+        """The entries of a section that are not negated: for the words read around a
+        phrase ("lol", "see you tomorrow"), which [not_a_crisis] is not about."""
         return [match for match in self.matches.get(section, ())
-                if not self.not_a_crisis.overlaps(match.first, match.end)
-                and not _negated(self.tokens, match.first)]
+                if not _negated(self.tokens, match.first)]
 
     def signals(self) -> list[Signal]:
         matches = self.matches
@@ -244,7 +292,10 @@ class _Reading:
                   if finding.whose is _Whose.SOMEONE_ELSE and not finding.past]
 
         farewells = [match for match in self.usable("farewell")
-                     if self._whose(match.first, match.end) is _Whose.WRITER]
+                     if self._whose(match.first, match.end) is _Whose.WRITER
+                     and not self._ordinary_leaving(match)]
+        weak_farewells = [match for match in self.usable("farewell_weak")
+                          if not self._ordinary_leaving(match)]
         # A time inside a farewell counts whatever negation the farewell carries: in "I won't
         # be here tomorrow" the "won't" is the farewell, not a denial of the time.
         farewell_ranges = _Coverage(len(self.tokens.keys),
@@ -252,14 +303,19 @@ class _Reading:
         times = self.usable("time") + [
             match for match in matches.get("time", ())
             if farewell_ranges.overlaps(match.first, match.end)]
-        urgency = _Urgency(self.tokens, times=times, plans=self.usable("plan_or_means"),
-                           emoji=has_emoji)
+        urgency = _Urgency(self.sentences, times=times, plans=self.usable("plan_or_means"),
+                           emoji=has_emoji, joking=self._hyperbole_sentences,
+                           conditions=[index for index, key in enumerate(self.tokens.keys)
+                                       if key in _TIME_CONDITIONS])
         distress = self._distress_span(own) if not recovering else None
-        # "I have everything ready": the writer's, told now, with no purpose after it.
+        # "I have everything ready": the writer's, told now, with no purpose after it or an
+        # event in its sentence ("tonight's the night, I have everything ready, the party
+        # starts at 8").
         prepared = [match for match in self.usable("means_ready_generic")
                     if self._whose(match.first, match.end) is _Whose.WRITER
                     and not self._past(match.first, match.end)
-                    and not _for_purpose(self.tokens, match.end, times_keep=False)]
+                    and not _for_purpose(self.tokens, match.end, times_keep=False)
+                    and not self._in_sentence("events", match.first)]
         # A sign of distress other than the means themselves ("rope", "pills" are signs too).
         means = _Coverage(len(self.tokens.keys), [
             (match.first, match.end)
@@ -271,8 +327,8 @@ class _Reading:
             for match in self.usable("distress"))
 
         signals: list[Signal] = []
-        writer = _writer_tier(own, farewells, self.usable("farewell_weak"), distress,
-                              urgency=urgency, laughing=self._laughing(), emoji=has_emoji,
+        writer = _writer_tier(own, farewells, weak_farewells, distress,
+                              urgency=urgency, tone=self._tone, emoji=has_emoji,
                               prepared=prepared, distressed=distressed)
         if writer is not None:
             tier, token_range = writer
@@ -297,8 +353,11 @@ class _Reading:
         return self._signal(SignalKind.IMMINENT, Severity.CRITICAL, token_range)
 
     def _findings(self) -> list[_Finding]:
+        # "my friend wants to die" is someone else's; "my code wants to die" is nobody's.
         someone_else = [_Finding(theme=_Theme.DEATH_WISH, first=match.first, end=match.end,
-                                 whose=self._quoted_whose(match.first, _Whose.SOMEONE_ELSE),
+                                 whose=self._quoted_whose(match.first, (
+                                     _Whose.NOBODY if _subject_is_a_thing(self.tokens, match.first)
+                                     else _Whose.SOMEONE_ELSE)),
                                  past=self._past(match.first, match.end))
                         for match in self.usable("about_someone_else")]
         taken = _Coverage(len(self.tokens.keys),
@@ -306,8 +365,9 @@ class _Reading:
         findings = [finding for finding in someone_else if finding.whose is not _Whose.NOBODY]
         for theme, section in _THEME_SECTIONS:
             for match in self.usable(section):
-                if taken.overlaps(match.first, match.end) or _is_unit(self.tokens, match):
-                    continue
+                if (taken.overlaps(match.first, match.end) or _is_unit(self.tokens, match)
+                        or self._talked_about(match)):
+                    continue  # "5 kms", "kms as in kilometres"
                 if section in _AT_CLAUSE_END and not _ends_clause(self.tokens, match.end):
                     continue
                 if theme is _Theme.MEANS_READY and _for_purpose(self.tokens, match.end,
@@ -436,7 +496,7 @@ class _Reading:
         return self._quoted_whose(first, _whose(self.tokens, first, end))
 
     def _quoted_whose(self, first: int, otherwise: _Whose) -> _Whose:
-        if '"' not in self.tokens.text:
+        if '"' not in self.tokens.text and "'" not in self.tokens.text:
             return otherwise
         quotations = self._quoted()
         # Quotations do not overlap and are in order: the last one starting at or before the
@@ -472,7 +532,8 @@ class _Reading:
 
     def _speaker(self, quote_first: int) -> _Whose:
         """Who says a quoted line: the first subject in the clause that introduces it ("my
-        sister told me "…"" is the sister's; "I told her "…"" is the writer's)."""
+        sister told me "…"" is the sister's; "I told her "…"" is the writer's; "thank you for
+        saying "…"" is the person addressed's)."""
         tokens = self.tokens
         index = quote_first
         while index > 0 and quote_first - index < _QUOTE_REACH:
@@ -484,6 +545,8 @@ class _Reading:
                 return _Whose.WRITER
             if word in _THIRD_PERSON:
                 return _Whose.SOMEONE_ELSE
+            if word in _SECOND_PERSON:
+                return _Whose.ADDRESSED
         return _Whose.WRITER
 
     def _past(self, first: int, end: int) -> bool:
@@ -491,18 +554,157 @@ class _Reading:
         past = self.matches.get("past")
         if not past:
             return False
+        clauses = self._clauses
         if self._past_clauses is None:
-            clause = 0
-            for opens in self.tokens.clause_start:
-                clause += opens
-                self._clauses.append(clause)
-            self._past_clauses = frozenset(self._clauses[match.first] for match in past)
-        return (self._clauses[first] in self._past_clauses
-                or self._clauses[end - 1] in self._past_clauses)
+            self._past_clauses = frozenset(clauses[match.first] for match in past)
+        return clauses[first] in self._past_clauses or clauses[end - 1] in self._past_clauses
 
-    def _laughing(self) -> bool:
-        return not _LAUGHTER_WORDS.isdisjoint(self.tokens.key_set) or any(
-            symbol in self.text.folded.text for symbol in _LAUGHTER_SYMBOLS)
+    @cached_property
+    def _clauses(self) -> list[int]:
+        """The number of each token's clause."""
+        clauses: list[int] = []
+        clause = 0
+        for opens in self.tokens.clause_start:
+            clause += opens
+            clauses.append(clause)
+        return clauses
+
+    @cached_property
+    def sentences(self) -> _Sentences:
+        return _Sentences(self.tokens)
+
+    @cached_property
+    def _sincere(self) -> bool:
+        """Whether the message says it is not a joke ("not joking", "fr", "I mean it"):
+        laughter, hyperbole and games then count for nothing."""
+        return bool(self.matches.get("sincerity"))
+
+    @cached_property
+    def _joking_sentences(self) -> frozenset[int]:
+        """Sentences with laughter in them ("lol", "as a joke", "😂"); "not lol" is no
+        laughter."""
+        if self._sincere:
+            return frozenset()
+        sentences = self.sentences
+        found = {sentences.of(match.first) for match in self.said("laughter")}
+        text = self.tokens.text
+        if not text.isascii():
+            for symbol in _LAUGHTER_SYMBOLS:
+                position = text.find(symbol)
+                while position >= 0:
+                    found.add(sentences.at_position(position))
+                    position = text.find(symbol, position + len(symbol))
+        return frozenset(found)
+
+    @cached_property
+    def _hyperbole_sentences(self) -> frozenset[int]:
+        """Sentences where a time does not make a wish imminent: laughter, a word of
+        hyperbole ("literally") or a game or a program in them."""
+        if self._sincere:
+            return frozenset()
+        sentences = self.sentences
+        return self._joking_sentences | {
+            sentences.of(match.first)
+            for section in ("hyperbole", "game_or_code") for match in self.said(section)}
+
+    @cached_property
+    def _game_clauses(self) -> frozenset[int]:
+        if self._sincere:
+            return frozenset()
+        return frozenset(self._clauses[match.first] for match in self.said("game_or_code"))
+
+    def _tone(self, first: int, end: int) -> _Tone:
+        """How a phrase is said: about a game or a program when one is in its clause ("kill
+        myself in minecraft"); joking with laughter in its sentence or right after it ("kms.
+        lol"; not the "lol" of an earlier sentence)."""
+        games = self._game_clauses
+        clauses = self._clauses
+        if games and (clauses[first] in games or clauses[end - 1] in games):
+            return _Tone.PLAYING
+        joking = self._joking_sentences
+        sentence = self.sentences.of(first)
+        if joking and (sentence in joking or sentence + 1 in joking):
+            return _Tone.JOKING
+        return _Tone.PLAIN
+
+    def _in_sentence(self, section: str, index: int) -> bool:
+        """Whether an entry of ``section``, not negated, is in the sentence of token
+        ``index``."""
+        return self.sentences.of(index) in self._sentences_with(section)
+
+    def _sentences_with(self, section: str) -> frozenset[int]:
+        found = self._marked_sentences.get(section)
+        if found is None:
+            found = frozenset(self.sentences.of(match.first) for match in self.said(section))
+            self._marked_sentences[section] = found
+        return found
+
+    def _talked_about(self, match: PhraseMatch) -> bool:
+        """Whether the words right after a phrase say what it means ("kms as in kilometres",
+        "CTB at my work means close to budget"): a word talked about, not used."""
+        cues = self._definition_starts
+        if not cues:
+            return False
+        tokens = self.tokens
+        for index in range(match.end, min(match.end + _DEFINITION_REACH, len(tokens.keys))):
+            if tokens.clause_start[index]:
+                return False
+            if index in cues:
+                return True
+        return False
+
+    @cached_property
+    def _definition_starts(self) -> frozenset[int]:
+        return frozenset(match.first for match in self.matches.get("definition_cues", ()))
+
+    def _ordinary_leaving(self, farewell: PhraseMatch) -> bool:
+        """Whether a goodbye is ordinary leave-taking: a trip, a move, a new job, a night's
+        sleep or a flat phone in its sentence or the one next to it ("I won't be here
+        tomorrow, off to my nan's", "goodbye everyone! moving to leeds tomorrow"); or a
+        goodbye to a place, a thing or a time with a positive marker in its sentence
+        ("goodbye forever to my braces!!!", "this is goodbye london, off to leeds tonight!")."""
+        sentence = self.sentences.of(farewell.first)
+        if not self._leaving_sentences.isdisjoint((sentence - 1, sentence, sentence + 1)):
+            return True
+        return self._goodbye_object(farewell) and (
+            self._in_sentence("positive_markers", farewell.first)
+            or any(symbol in self.sentences.text(farewell.first)
+                   for symbol in _POSITIVE_SYMBOLS))
+
+    @cached_property
+    def _leaving_sentences(self) -> frozenset[int]:
+        """Sentences with an [ordinary_leaving] marker. A marker inside a farewell is the
+        farewell's ("goodnight forever")."""
+        goodbyes = _Coverage(len(self.tokens.keys), [
+            (match.first, match.end) for section in ("farewell", "farewell_weak")
+            for match in self.matches.get(section, ())])
+        return frozenset(self.sentences.of(match.first)
+                         for match in self.said("ordinary_leaving")
+                         if not goodbyes.overlaps(match.first, match.end))
+
+    def _goodbye_object(self, farewell: PhraseMatch) -> bool:
+        """Whether a goodbye has an object other than the room, the world, a person or a
+        distress ("goodbye to my pain"): "goodbye london", "goodbye to my old car"."""
+        tokens = self.tokens
+        keys = tokens.keys
+        position = farewell.end
+        for _ in range(2):  # "goodbye to my braces"
+            if (position < len(keys) and not tokens.clause_start[position]
+                    and keys[position] in _GOODBYE_DETERMINERS):
+                position += 1
+        if position >= len(keys) or tokens.clause_start[position]:
+            return False
+        word = keys[position]
+        if (word in _GOODBYE_NOT_AN_OBJECT or word in _WRITER_WORDS or word in _SECOND_PERSON
+                or word in _THIRD_PERSON or word in _NEGATIONS or word in _SCOPE_BREAKERS
+                or word in _CLAUSE_END_TAILS):
+            return False
+        return position not in self._distress_starts
+
+    @cached_property
+    def _distress_starts(self) -> frozenset[int]:
+        return frozenset(match.first for section in ("distress", "distress_weak")
+                         for match in self.matches.get(section, ()))
 
     def _token_span(self, token_range: tuple[int, int]) -> tuple[int, int]:
         first, end = token_range
@@ -522,13 +724,14 @@ class _Reading:
 
 def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
                  weak_farewells: list[PhraseMatch], distress: tuple[int, int] | None, *,
-                 urgency: _Urgency, laughing: bool, emoji: bool,
+                 urgency: _Urgency, tone: Callable[[int, int], _Tone], emoji: bool,
                  prepared: list[PhraseMatch] | None = None,
                  distressed: bool = False) -> tuple[SignalKind, tuple[int, int]] | None:
     present = [finding for finding in own if not finding.past]
     wishes = [finding for finding in present if finding.theme is _Theme.DEATH_WISH]
     risky = [finding for finding in present if _THEME_TIER[finding.theme]
              is SignalKind.HIGH_RISK]
+    ready = [finding for finding in present if finding.theme is _Theme.MEANS_READY]
     goodbye = farewells[0] if farewells else None
     # Imminent: a wish to die or a farewell with a plan, means or time close to it; a wish
     # to die with any farewell. Self-harm alone is never imminent here.
@@ -543,23 +746,31 @@ def _writer_tier(own: list[_Finding], farewells: list[PhraseMatch],
     if anchor is None:
         # Means ready ("I have the rope ready", "I have everything ready") with a time in its
         # sentence, or with any other sign of crisis or a farewell.
-        ready = [finding for finding in present if finding.theme is _Theme.MEANS_READY]
         other_sign = (distressed or bool(farewells) or bool(weak_farewells) or any(
             finding.theme is not _Theme.MEANS_READY for finding in present))
         anchor = next((found for found in [*ready, *(prepared or ())]
                        if other_sign or urgency.timed(found.first, found.end)), None)
     if anchor is not None:
         return SignalKind.IMMINENT, (anchor.first, anchor.end)
+    # A time said joking or in hyperbole ("kms lol, exam tomorrow", "I bought a rope today
+    # lol") is one tier lower: high_risk, not imminent, and no lower; about a game, concern
+    # (below).
+    jest = next((found for found in [*candidates, *ready]
+                 if urgency.timed_in_jest(found.first, found.end)
+                 and tone(found.first, found.end) is not _Tone.PLAYING), None)
+    if jest is not None:
+        return SignalKind.HIGH_RISK, (jest.first, jest.end)
     some_distress = present or distress is not None or goodbye is not None
     if risky or (emoji and some_distress):
-        # Laughter may be a joke ("kms lol") or distress masked as one: concern, not nothing.
-        tier = SignalKind.CONCERN if laughing else SignalKind.HIGH_RISK
         span = (risky[0].first, risky[0].end) if risky else (
             (present[0].first, present[0].end) if present else distress)
+        if span is None and goodbye is not None:
+            span = (goodbye.first, goodbye.end)
         if span is not None:
-            return tier, span
-        if goodbye is not None:
-            return tier, (goodbye.first, goodbye.end)
+            # Laughter may be a joke ("kms lol") or distress masked as one: concern, not
+            # nothing.
+            return (SignalKind.HIGH_RISK if tone(*span) is _Tone.PLAIN
+                    else SignalKind.CONCERN), span
     if present:
         return SignalKind.CONCERN, (present[0].first, present[0].end)
     if own:  # only history: "I used to want to die", with no word of recovery
@@ -575,15 +786,21 @@ class _Urgency:
     """Whether a plan, a means or a time goes with a wish to die or a farewell: a time in
     the same sentence ("I want to end it tonight", not "I want to die. today was awful"), a
     plan or means in the same sentence or within PLAN_REACH words. A means emoji counts
-    anywhere: it has no words to place."""
+    anywhere: it has no words to place.
 
-    def __init__(self, tokens: Tokens, *, times: list[PhraseMatch], plans: list[PhraseMatch],
-                 emoji: bool) -> None:
-        self._tokens = tokens
+    A time does not count in a sentence said joking or in hyperbole ("I want to die lmao the
+    exam is tomorrow"), nor after a comparison or a condition that takes it ("I'd rather die
+    than go to that meeting tomorrow"); a plan or a means still does."""
+
+    def __init__(self, sentences: _Sentences, *, times: list[PhraseMatch],
+                 plans: list[PhraseMatch], emoji: bool, joking: frozenset[int],
+                 conditions: list[int]) -> None:
+        self._sentences = sentences
         self._times = sorted(match.first for match in times)
         self._plans = sorted(match.first for match in plans)
         self._emoji = emoji
-        self._sentences: list[int] | None = None
+        self._joking = joking
+        self._conditions = conditions
 
     def pressing(self, first: int, end: int) -> bool:
         return self.planned(first, end) or self.timed(first, end)
@@ -598,36 +815,87 @@ class _Urgency:
             self._plans, first, end)
 
     def timed(self, first: int, end: int) -> bool:
-        return bool(self._times) and self._in_sentence(self._times, first, end)
+        return self._sentences.of(first) not in self._joking and self._has_time(first, end)
+
+    def timed_in_jest(self, first: int, end: int) -> bool:
+        return self._sentences.of(first) in self._joking and self._has_time(first, end)
+
+    def _has_time(self, first: int, end: int) -> bool:
+        """A time in the phrase's sentence, not after a comparison or a condition."""
+        if not self._times:
+            return False
+        low, high = self._sentences.bounds(first, end)
+        before = _first_at_or_after(self._times, low)
+        if before is not None and before < min(end, high):
+            return True  # "tonight I want to die", "I won't be here tomorrow"
+        # After the phrase, the first time decides: a condition before it comes before any
+        # later time too.
+        after = _first_at_or_after(self._times, end)
+        return after is not None and after < high and _first_within_positions(
+            self._conditions, end, after) is None
 
     def _in_sentence(self, starts: list[int], first: int, end: int) -> bool:
-        sentences = self._sentence_numbers()
-        sentence = sentences[first]
-        # The sentence's tokens are a run: find its bounds around the phrase.
-        low = bisect.bisect_left(sentences, sentence)
-        high = bisect.bisect_right(sentences, sentences[end - 1])
+        low, high = self._sentences.bounds(first, end)
         found = _first_at_or_after(starts, low)
         return found is not None and found < high
 
-    def _sentence_numbers(self) -> list[int]:
-        if self._sentences is None:
-            tokens = self._tokens
-            spans = tokens.spans
-            text = tokens.text
-            number = 0
-            numbers: list[int] = []
-            for index, opens in enumerate(tokens.clause_start):
-                if opens and index and _SENTENCE_END.search(
-                        text, spans[index - 1][1], spans[index][0]):
-                    number += 1
-                numbers.append(number)
-            self._sentences = numbers
-        return self._sentences
+
+class _Sentences:
+    """Which sentence each token is in: a sentence ends with ".", "!", "?" or a line break
+    between two words."""
+
+    def __init__(self, tokens: Tokens) -> None:
+        self._tokens = tokens
+        spans = tokens.spans
+        text = tokens.text
+        number = 0
+        numbers: list[int] = []
+        for index, opens in enumerate(tokens.clause_start):
+            if opens and index and _SENTENCE_END.search(
+                    text, spans[index - 1][1], spans[index][0]):
+                number += 1
+            numbers.append(number)
+        self._numbers = numbers
+
+    def of(self, index: int) -> int:
+        return self._numbers[index]
+
+    def bounds(self, first: int, end: int | None = None) -> tuple[int, int]:
+        """The token range of the sentences holding tokens ``first`` to ``end - 1``."""
+        numbers = self._numbers
+        last = first if end is None else end - 1
+        # A sentence's tokens are a run: find its bounds around the phrase.
+        return (bisect.bisect_left(numbers, numbers[first]),
+                bisect.bisect_right(numbers, numbers[last]))
+
+    def at_position(self, position: int) -> int:
+        """The sentence of a character of the text: that of the last word starting at or
+        before it (a "😂" after a sentence's last word is in that sentence)."""
+        index = bisect.bisect_right(self._tokens.spans, position, key=_span_start) - 1
+        return self._numbers[max(index, 0)]
+
+    def text(self, index: int) -> str:
+        """The text of token ``index``'s sentence, up to the next sentence's first word, so
+        with its closing punctuation and symbols ("goodbye forever to my braces!!! 🎉")."""
+        low, high = self.bounds(index)
+        spans = self._tokens.spans
+        stop = spans[high][0] if high < len(spans) else len(self._tokens.text)
+        return self._tokens.text[spans[low][0]:stop]
 
 
 def _first_at_or_after(starts: list[int], position: int) -> int | None:
     index = bisect.bisect_left(starts, position)
     return starts[index] if index < len(starts) else None
+
+
+def _first_within_positions(positions: list[int], first: int, last: int) -> int | None:
+    """The first of the sorted ``positions`` in [first, last)."""
+    found = _first_at_or_after(positions, first)
+    return found if found is not None and found < last else None
+
+
+def _span_start(span: tuple[int, int]) -> int:
+    return span[0]
 
 
 def _whose(tokens: Tokens, first: int, end: int) -> _Whose:
@@ -661,6 +929,20 @@ def _whose(tokens: Tokens, first: int, end: int) -> _Whose:
                                       and first - index <= _POSSESSIVE_REACH):
             return _Whose.ADDRESSED
     return _Whose.WRITER  # "want to die" with the subject left out is the writer's
+
+
+def _subject_is_a_thing(tokens: Tokens, first: int) -> bool:
+    """Whether the nearest subject before a phrase about someone else is a thing or a
+    character, not a person: "my code wants to die", "the npc keeps killing himself"."""
+    index = first
+    while index > 0 and first - index < _SUBJECT_WINDOW and not tokens.clause_start[index]:
+        index -= 1
+        word = tokens.keys[index]
+        if word in _NOT_A_PERSON:
+            return True
+        if word in _THIRD_PERSON or word in _WRITER_WORDS or word in _SECOND_PERSON:
+            return False
+    return False
 
 
 def _starts_with_people_in_general(keys: Sequence[str], first: int, end: int) -> bool:

@@ -239,3 +239,98 @@ def test_an_aimed_insult_gives_its_author_no_crisis_card():
     text = "you're a pathetic idiot, nobody cares about me"  # both: the writer is hurting
     signals = screen_message(text=text, context=ScreeningContext())
     assert {signal.detector for signal in signals} == {"harassment", "crisis"}
+
+
+# Precision: every rules signal shows its writer a card at once, and imminent pages staff ---
+
+@pytest.mark.parametrize("text", [
+    # Hyperbole and laughter
+    "kill me now lol, 3 hours of maths",
+    "kill me now, two more chapters of chemistry to read",
+    "i'm literally dead \U0001f480",
+    "i'm literally deceased, my teacher called me mum \U0001f480",
+    "kms lmao the quiz is so hard",
+    "i want to die \U0001f602 this essay",
+    "i'd rather die than sit that meeting tomorrow lol",
+    # Units and acronyms
+    "ran 5 kms today",
+    "the limit is 120 kms/h on that road",
+    "we cycled 40 KMS this morning",
+    "the KMS server rejected the licence again",
+    "kms as in kilometres, sorry, I'm Canadian",
+    "CTB on our team means close to budget",
+    # Goodbyes to a place, a job, a group or a person leaving
+    "goodbye london, moving to leeds tomorrow!",
+    "last shift at the cafe, bye everyone",
+    "this is goodbye manchester, off to leeds tonight!",
+    "bye everyone, last day at the office today, new job on monday \U0001f389",
+    "goodbye everyone! flying to spain tomorrow, back in two weeks",
+    "i won't be here tomorrow, off to my nan's",
+    "i'll be gone by tomorrow, my flight is at 6",
+    "this is my last message for tonight, phone is on 3%",
+    "goodbye forever to my old retainer!!!",
+    "farewell old sofa, good riddance",
+    # "tonight's the night" with an event
+    "tonight's the night, I have everything ready, the concert starts at 8",
+    "it's all planned for the wedding tomorrow, can't wait",
+    "I have everything ready, my flight leaves tomorrow",
+    # Idioms
+    "I'm dying to see the new episode tonight",
+    "that lasagne is to die for",
+    "you're killing it with that haircut",
+    "dead tired after the night shift, bye all",
+    "overdosed on chocolate at the party tonight",
+    # Games and code
+    "kill myself in minecraft tonight to reset my spawn",
+    "suicide run in the raid tonight, who's in?",
+    "my code wants to die today, the build keeps failing",
+    "did a suicide burn and landed the rocket first try!!",
+    # Talking about suicide, history and recovery
+    "two years since i last self harmed and i'm proud of myself",
+    "one year free of self harm today",
+    "my scars have faded and i wore shorts today",
+    "thank you for saying 'i want to die' here, that took courage",
+    "it's okay to say suicidal in this room, we'll listen",
+    "my gp asked me about suicidal thoughts at the review, just routine",
+    "there was a talk on veteran suicide at the base today",
+    "the series deals with suicide, so take care if you watch it",
+    "why does everyone say 'unalive' now, such a strange word",
+    "the theme song is called 'suicide is painless'",
+    "rates of suicidal thoughts are higher in young people",
+])
+def test_everyday_language_raises_at_most_concern(text):
+    assert set(kinds(text)) <= {"concern"}, crisis(text)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    # A plan, a means or a farewell keeps imminent, laughing or not.
+    ("i want to die lol. i have the pills ready", "imminent"),
+    ("i want to die \U0001f602 goodbye everyone", "imminent"),
+    # Saying it is no joke cancels the laughter.
+    ("kms tonight, not joking", "imminent"),
+    ("lol i'm going to kill myself tonight. for real", "imminent"),
+    ("honestly want to kms \U0001f480 and not the funny kind", "high_risk"),
+    # Laughter before the phrase's sentence is not about it.
+    ("burnt the toast lol. also i've been thinking about suicide every day", "high_risk"),
+    # A time said laughing or in hyperbole is one tier lower: high_risk, not a page.
+    ("kms lol, tonight", "high_risk"),
+    ("kms lmao the quiz is tomorrow", "high_risk"),
+    ("i want to die \U0001f602 the essay is due tonight", "high_risk"),
+    ("i literally want to die tonight", "high_risk"),
+    # A comparison or a condition takes the time after it.
+    ("i'd rather die than go to that meeting tomorrow", "high_risk"),
+    ("i'm going to kill myself if i fail the test tomorrow", "high_risk"),
+    ("i'll kill myself tonight if nobody answers", "imminent"),
+    # A farewell to the room, the world or a person stays a farewell.
+    ("this is goodbye. i won't be here tomorrow", "imminent"),
+    ("goodbye cruel world, tonight is the night!", "imminent"),
+    ("goodbye london. i'm going to jump off the bridge tonight", "imminent"),
+    ("this is goodbye, i'm going to a better place tonight", "imminent"),
+    ("goodnight forever everyone", "concern"),
+    ("i won't be back. goodbye everyone, see you on the other side", "concern"),
+    # The writer's wish next to a thing is still the writer's.
+    ("staring at my code wanting to die tonight", "imminent"),
+    ("the gp asked about suicidal thoughts and i said i want to die every day", "high_risk"),
+])
+def test_precision_keeps_the_real_ones(text, kind):
+    assert kinds(text) == [kind], crisis(text)

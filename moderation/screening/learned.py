@@ -70,15 +70,12 @@ class Encoder:
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
+        # Each text's own ids, never padded to its batch's longest: embed_token_ids pads and
+        # masks, so a text reads the same alone or in any batch.
+        self._tokenizer.no_padding()
 
     def embed(self, texts: Sequence[str]) -> Embeddings:
-        if not texts:
-            return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        return self.embed_ids(ids, mask)
+        return self.embed_token_ids(self.token_ids(texts))
 
     def embed_ids(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> Embeddings:
         [embedding] = self._session.run(["embedding"], {"input_ids": ids,

@@ -61,12 +61,18 @@ HEAD_LEARNING_RATE = 2e-3
 # allows (at-risk and harassment 10 %, imminent pages 5 % of messages without risk).
 AT_RISK_FALSE_ALARMS = 0.10
 IMMINENT_FALSE_PAGES = 0.05
-HARASSMENT_FALSE_ALARMS = 0.10
+# A model-only harassment reading takes a message already shown away from the room: half the
+# budget, so it is rarely a member's innocent message.
+HARASSMENT_FALSE_ALARMS = 0.05
 # The concern card is gentle but still a card: never for a coin toss.
 CONCERN_AT_LEAST = 0.5
 WORRIED_RECALL = 0.90
 METHOD_RECALL = 0.85
-GATE_RECALL = 0.99
+# The gate lets a message skip the encoder: 97 % of validation messages with any signal pass
+# it (98 % of those at risk), and almost no everyday chatter does (0.5 % of 300-character
+# benchmark bodies, against 69 % at 99 %), which is what keeps a busy worker's model thread
+# inside its share of the CPU.
+GATE_RECALL = 0.97
 
 
 def _split(examples: Examples, seed: int) -> tuple[list[int], list[int]]:

@@ -225,6 +225,10 @@ HEARTH_SCREENING_MODEL_DIR = env_str("HEARTH_SCREENING_MODEL_DIR", "")
 # Messages waiting for the model beyond this are screened by the rules alone (and counted):
 # a backlog longer than the card's 2 s promise helps nobody.
 HEARTH_SCREENING_MODEL_BACKLOG = env_int("HEARTH_SCREENING_MODEL_BACKLOG", 512, minimum=1)
+# Under sustained load the model thread keeps to this share of a core (it pauses between
+# batches), so delivery never waits for it; 1.0 lets it run flat out.
+HEARTH_SCREENING_MODEL_CPU_SHARE = env_float("HEARTH_SCREENING_MODEL_CPU_SHARE", 0.35,
+                                             minimum=0.05)
 
 # --- Crisis path (read through moderation.crisis_settings) ------------------------------------
 # Seconds an escalation may wait for an acknowledgement before every staff socket and the

@@ -120,12 +120,21 @@ class ModelReader:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             batch = [(text, future) for text, future in batch
                      if future.get_loop() is loop and not future.done()]
-            if batch:
-                readings = await loop.run_in_executor(self._executor, self._read_batch,
-                                                      [text for text, _future in batch])
-                for (_text, future), signals in zip(batch, readings, strict=True):
-                    if not future.done():
-                        future.set_result(signals)
+            if not batch:
+                continue
+            started = loop.time()
+            readings = await loop.run_in_executor(self._executor, self._read_batch,
+                                                  [text for text, _future in batch])
+            for (_text, future), signals in zip(batch, readings, strict=True):
+                if not future.done():
+                    future.set_result(signals)
+            if self._pending:
+                # Under sustained load the model keeps to its share of the CPU: the worker's
+                # event loop delivers messages on the same cores, and delivery comes first.
+                # Messages wait meanwhile (and are read together), or past the backlog are
+                # left to the rules.
+                share = min(settings.HEARTH_SCREENING_MODEL_CPU_SHARE, 1.0)
+                await asyncio.sleep((loop.time() - started) * (1.0 - share) / share)
 
     def _read_batch(self, texts: list[str]) -> list[list[Signal]]:
         """In the model's thread. One text that breaks the model costs only its own reading:

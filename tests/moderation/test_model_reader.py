@@ -129,3 +129,36 @@ def test_status_reports_the_batch_time():
 
 def test_model_dir_setting_defaults_to_the_shipped_model(settings):
     assert Path(settings.HEARTH_SCREENING_MODEL_DIR or MODEL_DIR) == MODEL_DIR
+
+
+async def test_under_sustained_load_the_model_pauses_to_keep_to_its_share(settings,
+                                                                          monkeypatch):
+    settings.HEARTH_SCREENING_MODEL_CPU_SHARE = 0.25
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("moderation.model_reader.asyncio.sleep", recorded)
+    monkeypatch.setattr("moderation.model_reader.MAX_BATCH", 2)
+    reader = ready_reader(FakeScreener())
+    results = await asyncio.gather(*(reader.read("pain") for _ in range(5)))
+    assert all(results)
+    # Three batches of at most two; a pause after each that left work behind, three times
+    # as long as the batch took (a quarter of the time reading).
+    assert len(pauses) == 2
+    assert all(pause >= 0 for pause in pauses)
+
+
+async def test_a_lone_message_is_read_at_once_without_a_pause(settings, monkeypatch):
+    pauses: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr("moderation.model_reader.asyncio.sleep", recorded)
+    reader = ready_reader(FakeScreener())
+    assert await reader.read("pain") == [HIGH]
+    assert pauses == []

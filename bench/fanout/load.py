@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,15 @@ from websockets.typing import Origin
 
 from bench.fanout.bodies import BodyGenerator
 from bench.fanout.options import Options
+from bench.fanout.probe import CARD_WAIT_SECONDS, ProbePlan, ProbeTally
 from bench.fanout.procstat import cpu_seconds, rss_bytes
+from bench.fanout.screening_model import (
+    CATCH_UP_SECONDS,
+    Status,
+    any_ready,
+    handled_since,
+    status_from_readyz,
+)
 
 SESSION_COOKIE = "hearth_session"
 HTTP_CONCURRENCY = 16  # Hearth's views run in one thread per worker: more only queues
@@ -61,6 +69,29 @@ class Member:
     close_code: int | None = None
     failure: str = ""
 
+    # Frames every reader handles alike (the fan-out's and the crisis probe's).
+    def on_welcome(self, frame: dict[str, Any], now: float) -> None:
+        self.welcomed_at = now
+        self.welcome = frame
+        self.last_seq = int(frame.get("head_seq", 0))
+        if self.welcomed is not None and not self.welcomed.done():
+            self.welcomed.set_result(None)
+
+    def on_rules(self, frame: dict[str, Any]) -> None:
+        if self.rules is not None and not self.rules.done():
+            self.rules.set_result(frame)
+
+    def on_rules_refused(self, code: str) -> None:
+        if self.rules is not None and not self.rules.done():
+            self.rules.set_exception(RuntimeError(f"accept_rules refused: {code}"))
+
+    def on_closed(self, ws: ClientConnection) -> None:
+        self.closed = True
+        self.close_code = ws.close_code
+        if self.welcomed is not None and not self.welcomed.done():
+            self.welcomed.set_exception(ClosedBeforeWelcomeError(
+                f"closed before welcome, code {ws.close_code}"))
+
 
 @dataclass
 class Tally:
@@ -79,6 +110,9 @@ class Tally:
     send_wait: list[float] = field(default_factory=list)  # inside ws.send (back-pressure)
     deliveries: int = 0
     duplicates: int = 0
+    # The same message again with a held or collapsed status: screening (the learned
+    # detector, moments after delivery) changed it; a status change, not a second delivery.
+    status_updates: int = 0
     out_of_order: int = 0
     unknown: int = 0
     not_visible: int = 0
@@ -122,6 +156,12 @@ class LoadOutcome:
     heartbeat_after_hold: int
     closed_early: int
     log_problems: list[str] = field(default_factory=list)
+    # Hearth runs with a load: each worker's /readyz `screening_model` before and after it,
+    # and the messages stored meanwhile (the load's and the probe's acknowledged sends).
+    model_before: list[Status] = field(default_factory=list)
+    model_after: list[Status] = field(default_factory=list)
+    stored_messages: int = 0
+    probe: ProbeTally | None = None
 
 
 class Sampler:
@@ -164,9 +204,12 @@ class Sampler:
             await asyncio.sleep(SAMPLE_SECONDS)
 
 
+Reader = Callable[["Member", ClientConnection], Coroutine[Any, Any, None]]
+
+
 class Load:
     def __init__(self, options: Options, target: str, ports: list[int], rooms: list[str],
-                 cookies: list[str], sampler: Sampler) -> None:
+                 cookies: list[str], sampler: Sampler, probe: ProbePlan | None = None) -> None:
         self.options = options
         self.target = target
         self.hearth = target == "hearth"
@@ -179,6 +222,15 @@ class Load:
         self.receivers_by_room: dict[int, int] = {}
         self.members = self._members()
         self._bodies: Iterator[str] = iter(())
+        # The crisis probe: a member of its own room, outside self.members and every
+        # fan-out figure.
+        self.probe_plan = probe
+        self.probe: ProbeTally | None = None
+        self.probe_member: Member | None = None
+        if probe is not None:
+            self.probe = ProbeTally(texts=probe.texts, rate=probe.rate)
+            self.probe_member = Member(index=-1, room=options.rooms, slug=probe.room, worker=0,
+                                       cookie=probe.cookie)
 
     def _members(self) -> list[Member]:
         options, members = self.options, list[Member]()
@@ -217,7 +269,7 @@ class Load:
         welcomed = [m.welcomed_at for m in self.members if not m.failure]
         return first, max(welcomed, default=first)
 
-    async def _join(self, member: Member) -> None:
+    async def _join(self, member: Member, read: Reader | None = None) -> None:
         loop = asyncio.get_running_loop()
         member.welcomed = loop.create_future()
         port = self.ports[member.worker]
@@ -229,7 +281,7 @@ class Load:
                 origin=Origin(f"http://127.0.0.1:{port}"), additional_headers=headers,
                 compression=None, ping_interval=None, close_timeout=5,
                 open_timeout=self.options.connect_timeout)
-            member.reader = loop.create_task(self._read(member, ws))
+            member.reader = loop.create_task((read or self._read)(member, ws))
             remaining = self.options.connect_timeout - (time.perf_counter() - member.started)
             await asyncio.wait_for(asyncio.shield(member.welcomed), max(remaining, 0.001))
         except Exception as exc:
@@ -247,7 +299,12 @@ class Load:
             await ws.send(json.dumps({"type": "accept_rules", "version": version}))
             await asyncio.wait_for(member.rules, 30)
 
-        await asyncio.gather(*(accept(m, m.ws) for m in self.senders() if m.ws is not None))
+        await asyncio.gather(*(accept(m, m.ws) for m in self._posting_members()
+                               if m.ws is not None))
+
+    def _posting_members(self) -> list[Member]:
+        probe = self.probe_member
+        return self.senders() + ([probe] if probe is not None and not probe.failure else [])
 
     def senders(self) -> list[Member]:
         return [m for m in self.members if m.sender >= 0 and not m.failure]
@@ -272,7 +329,10 @@ class Load:
                         continue
                     tally.last_activity = now
                     if client_id in seen:
-                        tally.duplicates += 1
+                        if frame.get("status") != "visible" or frame.get("collapsed"):
+                            tally.status_updates += 1
+                        else:
+                            tally.duplicates += 1
                         continue
                     seen.add(client_id)
                     latency(now - sent)
@@ -298,21 +358,13 @@ class Load:
                 elif kind == "error":
                     self._on_error(member, frame, now)
                 elif kind == "welcome":
-                    member.welcomed_at = now
-                    member.welcome = frame
-                    member.last_seq = int(frame.get("head_seq", 0))
-                    if member.welcomed is not None and not member.welcomed.done():
-                        member.welcomed.set_result(None)
-                elif kind == "rules" and member.rules is not None and not member.rules.done():
-                    member.rules.set_result(frame)
+                    member.on_welcome(frame, now)
+                elif kind == "rules":
+                    member.on_rules(frame)
         except ConnectionClosed:
             pass
         finally:
-            member.closed = True
-            member.close_code = ws.close_code
-            if member.welcomed is not None and not member.welcomed.done():
-                member.welcomed.set_exception(ClosedBeforeWelcomeError(
-                    f"closed before welcome, code {ws.close_code}"))
+            member.on_closed(ws)
 
     def _on_ack(self, frame: dict[str, Any], now: float) -> None:
         tally = self.tally
@@ -336,8 +388,102 @@ class Load:
             self.tally.last_activity = now
             return
         self.tally.other_errors[code] += 1
-        if member.rules is not None and not member.rules.done():
-            member.rules.set_exception(RuntimeError(f"accept_rules refused: {code}"))
+        member.on_rules_refused(code)
+
+    # --- the crisis probe -------------------------------------------------------------------
+    async def join_probe(self) -> None:
+        """The probe's member: a session like the others', then its socket."""
+        member, plan = self.probe_member, self.probe_plan
+        if member is None or plan is None or self.probe is None:
+            return
+        port = self.ports[member.worker]
+        try:
+            if member.cookie is None:
+                member.cookie = await _session_cookie(port, f"/rooms/{member.slug}/")
+        except Exception as exc:
+            member.failure = f"{type(exc).__name__}: {exc}"[:160]
+        else:
+            await self._join(member, self._read_probe)
+        if member.failure:
+            self.probe.failure = f"the probe could not join its room: {member.failure}"
+
+    async def _read_probe(self, member: Member, ws: ClientConnection) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        clock = time.perf_counter
+        try:
+            async for raw in ws:
+                now = clock()
+                frame = json.loads(raw)
+                kind = frame.get("type")
+                if kind == "support":
+                    probe.on_card(frame, now)
+                elif kind == "ack":
+                    probe.on_ack(frame)
+                elif kind == "error":
+                    probe.on_error(frame)
+                    if frame.get("client_id") is None:
+                        member.on_rules_refused(str(frame.get("code", "?")))
+                elif kind == "welcome":
+                    member.on_welcome(frame, now)
+                elif kind == "rules":
+                    member.on_rules(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            member.on_closed(ws)
+
+    async def _send_probes(self, ws: ClientConnection, first: float, end: float) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        for number, due in _schedule(first, end, 1 / probe.rate):
+            await _sleep_until(due)
+            client_id = f"{self.tag}-probe-{number}"
+            text = json.dumps({"type": "send", "client_id": client_id,
+                               "body": probe.text_for(number)})
+            probe.note_sent(client_id, time.perf_counter())
+            try:
+                await ws.send(text)
+            except ConnectionClosed:
+                probe.send_failures += 1
+                return
+
+    async def _wait_for_cards(self, model_ready: bool) -> None:
+        """After the drain: until every acknowledged probe has its card, CARD_WAIT_SECONDS at
+        most. Not at all when no worker's model is ready: no card can come."""
+        probe = self.probe
+        if probe is None or not model_ready:
+            return
+        deadline = time.perf_counter() + CARD_WAIT_SECONDS
+        while True:
+            if not probe.awaiting_cards() or time.perf_counter() >= deadline:
+                return
+            await asyncio.sleep(0.05)
+
+    # --- the learned detector's counters ------------------------------------------------------
+    async def model_statuses(self) -> list[Status]:
+        """Each worker's /readyz `screening_model` (None where it has none)."""
+        async def status(port: int) -> Status:
+            try:
+                _status, _head, body = await _http_get(port, "/readyz")
+            except OSError:
+                return None
+            return status_from_readyz(body)
+
+        return list(await asyncio.gather(*(status(port) for port in self.ports)))
+
+    async def _model_statuses_after(self, before: list[Status], stored: int) -> list[Status]:
+        """/readyz once the model has read every message the load stored, at most
+        CATCH_UP_SECONDS after the drain: it reads each message after delivering it."""
+        deadline = time.perf_counter() + CATCH_UP_SECONDS
+        while True:
+            after = await self.model_statuses()
+            if (not any_ready(after) or handled_since(before, after) >= stored
+                    or time.perf_counter() >= deadline):
+                return after
+            await asyncio.sleep(0.2)
 
     # --- the load -----------------------------------------------------------------------
     async def run_load(self) -> tuple[Window, int, float]:
@@ -358,6 +504,9 @@ class Load:
         tasks = [asyncio.create_task(self._send_on_schedule(
             member, member.ws, start + interval * number / len(senders), end, interval))
             for number, member in enumerate(senders) if member.ws is not None]
+        probe = self.probe_member
+        if probe is not None and probe.ws is not None and not probe.failure:
+            tasks.append(asyncio.create_task(self._send_probes(probe.ws, start, end)))
         await asyncio.sleep(max(0.0, start - time.perf_counter()))
         before = self._snapshot()
         await asyncio.gather(*tasks)
@@ -370,13 +519,8 @@ class Load:
     async def _send_on_schedule(self, member: Member, ws: ClientConnection, first: float,
                                 end: float, interval: float) -> None:
         tally, clock = self.tally, time.perf_counter
-        for number in itertools.count():
-            due = first + number * interval
-            if due >= end:
-                return
-            delay = due - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        for number, due in _schedule(first, end, interval):
+            await _sleep_until(due)
             client_id = f"{self.tag}-{member.sender}-{number}"
             text = json.dumps({"type": "send", "client_id": client_id,
                                "body": next(self._bodies)})
@@ -433,10 +577,11 @@ class Load:
         """Close every socket; returns how many had closed before we closed them."""
         closed_early = sum(1 for m in self.members if m.ws is not None and not m.failure
                            and m.closed)
-        sockets = [m.ws for m in self.members if m.ws is not None]
+        everyone = self.members + ([self.probe_member] if self.probe_member else [])
+        sockets = [m.ws for m in everyone if m.ws is not None]
         await asyncio.wait_for(asyncio.gather(*(ws.close() for ws in sockets),
                                               return_exceptions=True), 120)
-        readers = [m.reader for m in self.members if m.reader is not None]
+        readers = [m.reader for m in everyone if m.reader is not None]
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -458,12 +603,24 @@ class Load:
         rss_after = sampler.sample()
         load_window, in_window, drain = None, 0, 0.0
         redis_cpu: float | None = None
+        model_before: list[Status] = []
+        model_after: list[Status] = []
+        stored = 0
         if self.options.has_load:
+            await self.join_probe()  # after the connect figures: it is none of theirs
             await self.accept_rules()
+            if self.hearth:
+                model_before = await self.model_statuses()
             redis_before = cpu_seconds(sampler.redis_pid) if sampler.redis_pid else 0.0
             load_window, in_window, drain = await self.run_load()
             if sampler.redis_pid:
                 redis_cpu = (cpu_seconds(sampler.redis_pid) - redis_before) / load_window.seconds
+            if self.hearth:
+                # An older checkout's /readyz says nothing of the model: a card may come.
+                await self._wait_for_cards(any_ready(model_before) or all(
+                    status is None for status in model_before))
+                stored = len(self.tally.acked) + (len(self.probe.seq_of) if self.probe else 0)
+                model_after = await self._model_statuses_after(model_before, stored)
         open_after = heard = 0
         if self.options.hold > 0:
             open_after, heard = await self.hold()
@@ -477,13 +634,30 @@ class Load:
             redis_rss_peak=sampler.redis_peak, redis_cpu_load=redis_cpu, tally=self.tally,
             load_window=load_window, deliveries_in_window=in_window, drain_seconds=drain,
             receivers_by_room=dict(self.receivers_by_room), hold_seconds=self.options.hold,
-            open_after_hold=open_after, heartbeat_after_hold=heard, closed_early=0)
+            open_after_hold=open_after, heartbeat_after_hold=heard, closed_early=0,
+            model_before=model_before, model_after=model_after, stored_messages=stored,
+            probe=self.probe)
         outcome.closed_early = await self.close_all()
         return outcome
 
 
-async def _session_cookie(port: int, path: str) -> str:
-    """GET a page over plain HTTP/1.1 and return the session cookie it sets."""
+def _schedule(first: float, end: float, interval: float) -> Iterator[tuple[int, float]]:
+    """(number, due time) of each send on an absolute schedule, from `first` until `end`."""
+    for number in itertools.count():
+        due = first + number * interval
+        if due >= end:
+            return
+        yield number, due
+
+
+async def _sleep_until(due: float) -> None:
+    delay = due - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def _http_get(port: int, path: str) -> tuple[str, str, bytes]:
+    """GET over plain HTTP/1.1, one connection: the status, the head and the body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -492,8 +666,14 @@ async def _session_cookie(port: int, path: str) -> str:
         response = await reader.read()
     finally:
         writer.close()
-    head = response.partition(b"\r\n\r\n")[0].decode("latin-1")
-    status = head.split(" ", 2)[1] if " " in head else "?"
+    raw_head, _, body = response.partition(b"\r\n\r\n")
+    head = raw_head.decode("latin-1")
+    return (head.split(" ", 2)[1] if " " in head else "?"), head, body
+
+
+async def _session_cookie(port: int, path: str) -> str:
+    """GET a page and return the session cookie it sets."""
+    status, head, _body = await _http_get(port, path)
     for line in head.split("\r\n")[1:]:
         name, _, value = line.partition(":")
         cookie = value.strip().split(";", 1)[0]

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "database": "sqlite", "rooms": 4, "members": 50, "senders": 10, "offered": 16_000.0,
     "body_chars": 300, "duration": 20.0, "drain": 3.0, "drain_max": 30.0, "hold": 0.0,
     "heartbeat_seconds": None, "sessions": "http", "connect_timeout": 120.0, "seed": 1,
+    "crisis_probe": None,
 }
 PRESETS: dict[str, dict[str, Any]] = {
     # Steady chat: 4 rooms of 50, 10 senders each, 16,000 deliveries/s, one worker.
@@ -85,6 +86,7 @@ class Options:
     hearth_dir: Path
     keep_work_dir: bool
     seed: int
+    crisis_probe: float | None  # probe messages per second (Hearth, during the load)
 
     @property
     def connections(self) -> int:
@@ -104,10 +106,12 @@ class Options:
         server = self.reference_server if target == "reference" else self.server
         load = (f"{self.senders} senders/room at {self.rate:g} msg/s, {self.body_chars}-char "
                 f"bodies, {self.duration:g} s" if self.has_load else "no senders (idle)")
+        probe = (f"; crisis probe {self.crisis_probe:g} msg/s in a room of its own"
+                 if self.crisis_probe and target == "hearth" else "")
         return (f"{self.scenario}{' smoke' if self.smoke else ''}: {self.rooms} rooms x "
                 f"{self.members} members = {self.connections} sockets, {load}; "
                 f"{self.workers} worker{'s' if self.workers > 1 else ''} ({server}), "
-                f"layer {self.layer}, database {self.database}")
+                f"layer {self.layer}, database {self.database}{probe}")
 
 
 def _positive_int(text: str) -> int:
@@ -251,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--keep-work-dir", action="store_true",
         help="keep the temporary directory (databases, logs); it is kept anyway on failure")
     add("--seed", type=int, help="seed for the message bodies")
+    add("--crisis-probe", type=_positive_float, metavar="RATE",
+        help="Hearth only, during the load: one more member, alone in a room of its own, "
+             "sends RATE crisis messages per second that the rules miss and the learned "
+             "detector catches, and each is timed from its send to its `support` card "
+             "(not counted in the fan-out figures; --check fails on a missing card). "
+             "Default: off")
     return parser
 
 
@@ -316,6 +326,13 @@ def _validated(parser: argparse.ArgumentParser, args: argparse.Namespace,
             parser.error(f"{name}: CPU {min(cpus - available)} is not available to this "
                          f"process (available: {_cpus_text(frozenset(available))})")
     target = values["target"]
+    if values["crisis_probe"] is not None:
+        if target == "reference":
+            parser.error("--crisis-probe measures Hearth's support cards: use --target hearth "
+                         "or both")
+        if not senders:
+            parser.error("--crisis-probe runs during the load: it needs senders (s1 or s4, "
+                         "or --senders)")
     smoke = bool(args.smoke)
     return Options(
         scenario=args.scenario, smoke=smoke, check=smoke or bool(args.check),
@@ -331,5 +348,5 @@ def _validated(parser: argparse.ArgumentParser, args: argparse.Namespace,
         connect_timeout=values["connect_timeout"], server_cpus=args.server_cpus,
         client_cpus=args.client_cpus, json_path=args.json,
         hearth_dir=args.hearth_dir.resolve(), keep_work_dir=bool(args.keep_work_dir),
-        seed=values["seed"],
+        seed=values["seed"], crisis_probe=values["crisis_probe"],
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 from bench.fanout.load import LoadOutcome
 from bench.fanout.options import Options
+from bench.fanout.probe import probe_figures
+from bench.fanout.screening_model import NOT_REPORTED, READY, model_figures
 from bench.fanout.stats import Distribution, ratio
 
 MB = 1024 * 1024
@@ -47,6 +49,10 @@ def figures(options: Options, outcome: LoadOutcome) -> dict[str, Any]:
         "connect": connect,
         "memory": memory,
         "load": _load_figures(options, outcome) if outcome.load_window else None,
+        "screening_model": model_figures(outcome.model_before, outcome.model_after,
+                                         outcome.stored_messages)
+        if outcome.model_before else None,
+        "crisis_probe": probe_figures(outcome.probe) if outcome.probe else None,
         "hold": {"seconds": outcome.hold_seconds, "open_after": outcome.open_after_hold,
                  "heard_heartbeat": outcome.heartbeat_after_hold,
                  "sockets": len(welcomed)} if outcome.hold_seconds else None,
@@ -89,6 +95,7 @@ def _load_figures(options: Options, outcome: LoadOutcome) -> dict[str, Any]:
         "lost": expected - delivered,
         "deliveries_of_unacked_sends": unaccepted_deliveries,
         "duplicates": tally.duplicates,
+        "status_updates": tally.status_updates,
         "duplicate_acks": tally.duplicate_acks,
         "out_of_order": tally.out_of_order,
         "order_basis": "per-room seq" if hearth else "per-sender send order",
@@ -127,12 +134,20 @@ def failed_checks(result: dict[str, Any]) -> list[str]:
         failures.append(f"{hold['sockets'] - hold['open_after']} sockets closed during hold")
     if result["closed_early"]:
         failures.append(f"{result['closed_early']} sockets closed by the server")
+    probe = result.get("crisis_probe")
+    if probe:
+        if probe["failure"]:
+            failures.append(probe["failure"])
+        elif not probe["sent"]:
+            failures.append("the crisis probe sent nothing")
+        if probe["missing"]:
+            failures.append(f"crisis probe cards missing: {probe['missing']} of "
+                            f"{probe['sent']}")
     return failures
 
 
 def _distribution(distribution: Distribution) -> dict[str, float]:
-    return {"count": distribution.count, "p50": distribution.p50, "p95": distribution.p95,
-            "p99": distribution.p99, "max": distribution.max}
+    return distribution.as_dict()
 
 
 def _mb(values: list[int]) -> dict[str, Any]:
@@ -168,7 +183,9 @@ def render(options: Options, result: dict[str, Any]) -> str:
             f"{load['expected_deliveries']:,} owed for {accepted:,} {how} messages; drain "
             f"{load['drain_seconds']:.1f} s)")
         row("lost", f"{load['lost']:,}")
-        row("duplicates", f"{load['duplicates']:,}")
+        row("duplicates", f"{load['duplicates']:,}"
+            + (f" ({load['status_updates']:,} held or collapsed after delivery by screening)"
+               if load.get("status_updates") else ""))
         row("out-of-order", f"{load['out_of_order']:,} ({load['order_basis']})")
         refusals = ", ".join(f"{code} {n}" for code, n in load["refusal_codes"].items())
         row("sends", f"{load['sent']:,} sent, {load['refused']:,} refused"
@@ -210,6 +227,11 @@ def render(options: Options, result: dict[str, Any]) -> str:
                if load["client_cpu_percent"] > 90 else ""))
         if load["redis_cpu_percent"] is not None:
             row("redis CPU (load)", f"{load['redis_cpu_percent']:.0f}%")
+    if result.get("screening_model"):
+        row("screening model (load)", screening_model_text(result["screening_model"]))
+    if result.get("crisis_probe"):
+        for label, value in crisis_probe_rows(result["crisis_probe"]):
+            row(label, value)
     hold = result["hold"]
     if hold:
         row("after hold", f"{hold['open_after']:,}/{hold['sockets']:,} open after "
@@ -220,6 +242,48 @@ def render(options: Options, result: dict[str, Any]) -> str:
         + (f", first: {problems['first'][0][:150]}" if problems["count"] else ""))
     row("checks", "failed: " + "; ".join(result["failures"]) if result["failures"] else "ok")
     return "\n".join(lines)
+
+
+def screening_model_text(model: dict[str, Any]) -> str:
+    """The learned detector over the load, from the workers' /readyz before and after."""
+    state = str(model["state"])
+    if state == NOT_REPORTED:
+        return "not reported by /readyz"
+    text = state + (f" ({model['reason']})" if model["reason"] and state != READY else "")
+    text += f"; {model['read']:,} messages read"
+    if len(model["per_worker"]) > 1:
+        text += " (" + " + ".join(f"{w['read']:,}" if "read" in w else "?"
+                                  for w in model["per_worker"]) + ")"
+    if model["read"]:
+        text += (f", {1000 * model['seconds_per_read']:.3f} ms per message read "
+                 f"({model['seconds_total']:.2f} s in all)")
+    if model["over_backlog"] or model["failed"]:
+        text += f"; {model['over_backlog']:,} over backlog, {model['failed']:,} failed"
+    if model["behind"]:
+        text += (f"; {model['behind']:,} of the {model['stored_messages']:,} stored not read "
+                 "yet")
+    return text
+
+
+def crisis_probe_rows(probe: dict[str, Any]) -> list[tuple[str, str]]:
+    """The crisis probe's printed rows: what it sent, the cards and their latency."""
+    refusals = ", ".join(f"{code} {n}" for code, n in probe["refusal_codes"].items())
+    tiers = ", ".join(f"{tier} {n}" for tier, n in sorted(probe["card_tiers"].items()))
+    sent = (f"{probe['sent']:,} sent at {probe['rate']:g}/s in its own room "
+            f"({len(probe['texts'])} wordings the rules miss), {probe['acked']:,} acked"
+            + (f", {probe['refused']:,} refused ({refusals})" if probe["refused"] else "")
+            + (f", {probe['send_failures']:,} failed to send" if probe["send_failures"] else "")
+            + f"; {probe['cards']:,} cards" + (f" ({tiers})" if tiers else "")
+            + f", {probe['missing']:,} missing")
+    extra = [f"{probe[key]:,} {key.replace('_', ' ')}"
+             for key in ("duplicate_cards", "other_cards") if probe[key]]
+    if probe["other_error_frames"]:
+        extra.append(f"other error frames {probe['other_error_frames']}")
+    rows = [("crisis probe", sent + ("; " + ", ".join(extra) if extra else "")),
+            ("card latency ms", _dist(probe["card_latency_ms"]))]
+    if probe["failure"]:
+        rows.append(("crisis probe failure", probe["failure"]))
+    return rows
 
 
 def ratio_figures(hearth: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from typing import Any
 
 from bench.fanout.load import Load, LoadOutcome, Sampler
 from bench.fanout.options import Options, resolve_options
+from bench.fanout.probe import ProbePlan
 from bench.fanout.procstat import with_descendants
 from bench.fanout.report import figures, ratio_figures, render, render_ratio
 from bench.fanout.servers import (
     Deployment,
+    crisis_probe_texts,
     hearth_env,
     reference_env,
     scratch_postgres,
@@ -79,17 +81,23 @@ def run_target(options: Options, target: str, work_dir: Path) -> dict[str, Any]:
         rooms = [f"bench-room-{index + 1}" for index in range(options.rooms)]
         cookies: list[str] = []
         setup_seconds = 0.0
+        probe: ProbePlan | None = None
         if target == "hearth":
             env = hearth_env(options, work_dir, database_url, redis_url)
+            # Chosen before any server starts, so a probe with nothing to send fails at once.
+            probe_texts = crisis_probe_texts(options, env) if options.crisis_probe else []
             start_hearth(options, work_dir, env, deployment)
             setup = set_up_hearth(options, env)
             rooms, cookies, setup_seconds = setup.rooms, setup.cookies, setup.seconds
+            if options.crisis_probe and setup.probe_room:
+                probe = ProbePlan(room=setup.probe_room, texts=tuple(probe_texts),
+                                  rate=options.crisis_probe, cookie=setup.probe_cookie)
         else:
             start_reference(options, work_dir, reference_env(work_dir, redis_url), deployment)
         sampler = Sampler([with_descendants([worker.pid]) for worker in deployment.workers],
                           deployment.redis.pid if deployment.redis else None)
         load = Load(options, target, [worker.port for worker in deployment.workers], rooms,
-                    cookies, sampler)
+                    cookies, sampler, probe)
         outcome = _run_client(load.run(options.sessions, setup_seconds))
         outcome.log_problems = deployment.log_problems()
     return figures(options, outcome)

@@ -214,29 +214,55 @@ def start_hearth(options: Options, work_dir: Path, env: dict[str, str],
         wait_until_healthy(process, options.server_cpus)
 
 
+PROBE_ROOM = "bench-probe-room"
+
+
 @dataclass(frozen=True)
 class HearthSetup:
     rooms: list[str]
     cookies: list[str]  # for --sessions direct, else empty
     seconds: float
+    probe_room: str | None = None  # with --crisis-probe: its room, made like the others
+    probe_cookie: str | None = None  # and, for --sessions direct, its member's session
 
 
 def set_up_hearth(options: Options, env: dict[str, str]) -> HearthSetup:
     """Create the rooms (and direct sessions) with bench/fanout/hearth_setup.py, run inside
     Hearth's environment against the servers' database."""
     rooms = [f"bench-room-{index + 1}" for index in range(options.rooms)]
-    sessions = options.connections if options.sessions == "direct" else 0
+    probes = [PROBE_ROOM] if options.crisis_probe else []
+    sessions = (options.connections + len(probes)) if options.sessions == "direct" else 0
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.fanout.hearth_setup", "--capacity", str(options.members),
-         "--sessions", str(sessions), *rooms],
-        cwd=options.hearth_dir, capture_output=True, text=True, timeout=600, check=False,
-        env={**env, "PYTHONPATH": os.pathsep.join([str(options.hearth_dir), str(PROJECT_ROOT)])})
+    done = _in_hearth_env(options, env, "bench.fanout.hearth_setup", "--capacity",
+                          str(options.members), "--sessions", str(sessions), *rooms, *probes)
     if done.returncode:
         raise RuntimeError(f"setting up rooms failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     answer = json.loads(done.stdout.strip().splitlines()[-1])
-    return HearthSetup(rooms=answer["rooms"], cookies=answer["sessions"],
-                       seconds=time.perf_counter() - started)
+    cookies = answer["sessions"]
+    return HearthSetup(rooms=answer["rooms"][:options.rooms],
+                       cookies=cookies[:options.connections],
+                       seconds=time.perf_counter() - started,
+                       probe_room=PROBE_ROOM if probes else None,
+                       probe_cookie=cookies[options.connections] if probes and cookies else None)
+
+
+def crisis_probe_texts(options: Options, env: dict[str, str]) -> list[str]:
+    """The probe's messages, chosen by bench/fanout/probe_texts.py with the served checkout's
+    rules and model; a clear error when none will do."""
+    done = _in_hearth_env(options, env, "bench.fanout.probe_texts")
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip()[-3000:]
+                           or f"bench.fanout.probe_texts exited {done.returncode}")
+    texts: list[str] = json.loads(done.stdout.strip().splitlines()[-1])["texts"]
+    return texts
+
+
+def _in_hearth_env(options: Options, env: dict[str, str], module: str,
+                   *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=options.hearth_dir, capture_output=True, text=True, timeout=600, check=False,
+        env={**env, "PYTHONPATH": os.pathsep.join([str(options.hearth_dir), str(PROJECT_ROOT)])})
 
 
 # --- the reference chat -----------------------------------------------------------------------

@@ -37,6 +37,10 @@ class Distribution:
                    p95=percentile(ordered, 95) * 1000, p99=percentile(ordered, 99) * 1000,
                    max=(ordered[-1] * 1000) if ordered else math.nan)
 
+    def as_dict(self) -> dict[str, float]:
+        return {"count": self.count, "p50": self.p50, "p95": self.p95, "p99": self.p99,
+                "max": self.max}
+
 
 def offered_deliveries_per_second(*, rooms: int, senders: int, rate: float,
                                   members: int) -> float:

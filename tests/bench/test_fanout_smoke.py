@@ -1,7 +1,7 @@
 """The fan-out benchmark's smoke run against real servers: s1 at low load on the in-memory
-layer, s3 (100 connects at once) on Redis, and s4 (two workers sharing Redis). Correctness
-only, never timing: no delivery lost, duplicated or out of order, no refused send, no failed
-connect (bench/fanout)."""
+layer (also with the crisis probe), s3 (100 connects at once) on Redis, and s4 (two workers
+sharing Redis). Correctness only, never timing: no delivery lost, duplicated or out of order,
+no refused send, no failed connect, no missing support card (bench/fanout)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,21 @@ def test_s1_smoke_delivers_everything_once_and_in_order(tmp_path):
     assert load["delivered"] == load["expected_deliveries"] > 0
     assert (load["lost"], load["duplicates"], load["out_of_order"]) == (0, 0, 0)
     assert (load["refused"], load["unacked"], load["acked_not_visible"]) == (0, 0, 0)
+
+
+def test_s1_smoke_with_the_crisis_probe_brings_every_card_outside_the_fan_out(tmp_path):
+    figures = _smoke(tmp_path, "--scenario", "s1", "--layer", "memory", "--redis-url", "",
+                     "--crisis-probe", "2")
+    probe, load = figures["crisis_probe"], figures["load"]
+    assert probe["sent"] > 0 and probe["acked"] == probe["sent"]
+    assert (probe["cards"], probe["missing"]) == (probe["sent"], 0)
+    assert set(probe["card_tiers"]) <= {"high_risk", "imminent"}
+    assert figures["screening_model"]["state"] == "ready"
+    assert figures["screening_model"]["read"] > 0
+    # The probe's room is its own: the fan-out owes and counts only its rooms' messages
+    # (the smoke's rooms have 10 members each).
+    assert load["delivered"] == load["expected_deliveries"] == load["acked"] * 10
+    assert (load["lost"], load["duplicates"], load["unknown_messages"]) == (0, 0, 0)
 
 
 def test_s3_smoke_welcomes_every_burst_connect(tmp_path):

@@ -396,7 +396,7 @@ class RoomConsumer(HearthSocket):
         if verdict is not None:
             model_follow_up.follow_up(model_follow_up.StoredMessage(
                 message_id=message.pk, seq=message.seq, author_id=self.member_id,
-                room_id=self.room_id, text=message.original_body or message.body,
+                room_id=self.room_id, text=verdict.model_text,
                 rules_signals=verdict.signals), region=self.region,
                 send_card=self._send_model_card)
 

@@ -34,7 +34,7 @@ class StoredMessage:
     seq: int
     author_id: int
     room_id: int
-    text: str  # the author's own words: what the model reads
+    text: str  # the author's own words as the rules read them (Verdict.model_text)
     rules_signals: tuple[Signal, ...]
 
 

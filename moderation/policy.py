@@ -49,6 +49,9 @@ class Verdict:
     # The text others will see: the original, or with masked spans replaced.
     body: str
     masked: bool = False
+    # The author's words as the rules read them (normalised), for the learned detector to
+    # read next without normalising again; "" when not screened here.
+    model_text: str = ""
 
     @property
     def crisis_signals(self) -> tuple[Signal, ...]:

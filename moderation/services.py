@@ -8,7 +8,7 @@ the member, the queue update) for after the commit.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -44,7 +44,7 @@ from moderation.permissions import require_moderator, require_staff
 from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, urgency_of
 from moderation.rules import has_accepted, prefetch_acceptances
 from moderation.sanctions import ensure_may_post, prefetch_stale_posting_sanctions
-from moderation.screening import screen_message
+from moderation.screening import normalize_text, screen_message
 from moderation.screening.types import DetectorName, ScreeningContext, Severity, Signal, SignalKind
 from moderation.selectors import queue_item_frame
 from rooms.models import Room
@@ -90,9 +90,13 @@ def ensure_may_post_here(*, member_id: int, room_id: int) -> None:
 
 
 def screen(*, text: str, room_id: int, recent_bodies: tuple[str, ...] = ()) -> Verdict:
-    """The one function chat calls: every detector, then this room's policy."""
-    signals = screen_message(text=text, context=ScreeningContext(recent_bodies=recent_bodies))
-    return decide(text=text, signals=signals, actions=policy_actions(room_id=room_id))
+    """The one function chat calls: every detector, then this room's policy. The verdict
+    carries the normalised words the learned detector reads next."""
+    normalized = normalize_text(text)
+    signals = screen_message(text=text, context=ScreeningContext(recent_bodies=recent_bodies),
+                             normalized=normalized)
+    verdict = decide(text=text, signals=signals, actions=policy_actions(room_id=room_id))
+    return replace(verdict, model_text=normalized.words.text)
 
 
 def status_for(verdict: Verdict) -> str:

@@ -36,13 +36,15 @@ __all__ = [
 
 
 def screen_message(*, text: str, context: ScreeningContext,
-                   detectors: Iterable[str] | None = None) -> list[Signal]:
-    """Every signal the enabled detectors raise for ``text`` (all detectors when None).
+                   detectors: Iterable[str] | None = None,
+                   normalized: NormalizedText | None = None) -> list[Signal]:
+    """Every signal the enabled detectors raise for ``text`` (all detectors when None);
+    `normalized` is ``normalize_text(text)`` when the caller has it already.
 
     Raises UnknownDetectorError for a name that is not registered, before running anything.
     """
     chosen = [get_detector(name) for name in (DETECTORS if detectors is None else detectors)]
-    normalized = normalize_text(text)
+    normalized = normalized if normalized is not None else normalize_text(text)
     signals: list[Signal] = []
     for detect in chosen:
         signals.extend(detect(text=normalized, context=context))

@@ -120,13 +120,22 @@ class StaticTable:
         return out
 
 
+def _head_and_tail(text: str) -> str:
+    return (text if len(text) <= MAX_CHARS
+            else text[:MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2:])
+
+
 def _model_text(text: str) -> str:
     """What the model reads: the rules' word view (look-alike letters, leetspeak and drawn-out
     letters undone, so "k1lll myseIf" reads as the rules read it), its head and tail when
     long. Never empty: the tokenizer needs a token."""
-    words = normalize_text(text[:MAX_CHARS] if len(text) <= MAX_CHARS
-                           else text[:MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2:]).words.text
-    return words.strip() or "."
+    return model_words(normalize_text(_head_and_tail(text)).words.text)
+
+
+def model_words(words: str) -> str:
+    """_model_text for a text the rules have already normalised (their `words` view): the
+    worker passes it on, so the model thread never normalises again."""
+    return _head_and_tail(words).strip() or "."
 
 
 @dataclass(frozen=True)
@@ -200,9 +209,12 @@ class Reading:
     gated: bool = False
 
 
-def model_token_ids(encoder: Encoder, texts: Sequence[str]) -> list[list[int]]:
-    """Token ids of what the model reads of each text (training and serving alike)."""
-    return encoder.token_ids([_model_text(text) for text in texts])
+def model_token_ids(encoder: Encoder, texts: Sequence[str], *,
+                    normalized: bool = False) -> list[list[int]]:
+    """Token ids of what the model reads of each text (training and serving alike);
+    `normalized`: the texts are already the rules' `words` view."""
+    prepare = model_words if normalized else _model_text
+    return encoder.token_ids([prepare(text) for text in texts])
 
 
 class LearnedScreener:
@@ -245,14 +257,20 @@ class LearnedScreener:
             digest.update((self.directory / name).read_bytes())
         return digest.hexdigest()[:16]
 
-    def read(self, texts: Sequence[str]) -> list[Reading]:
-        token_ids = model_token_ids(self.encoder, texts)
+    def read(self, texts: Sequence[str], *, normalized: bool = False) -> list[Reading]:
+        """`normalized`: the texts are the rules' `words` view (the worker's case)."""
+        token_ids = model_token_ids(self.encoder, texts, normalized=normalized)
         gate = self.gate.probabilities(self.static.embed(token_ids))[:, 1]
         passed = [i for i in range(len(texts)) if gate[i] >= self.thresholds.gate]
         readings = [_NOTHING] * len(texts)
         if not passed:
             return readings
-        embeddings = self.encoder.embed_token_ids([token_ids[i] for i in passed])
+        # One text per encoder call: the int8 layers scale activations by the batch's range
+        # (dynamic quantisation), so a batchmate could move a reading by several hundredths;
+        # alone, a message reads the same whatever arrives with it. The gate keeps the calls
+        # few.
+        embeddings = np.concatenate([self.encoder.embed_token_ids([token_ids[i]])
+                                     for i in passed])
         crisis = self.crisis.probabilities(embeddings)
         method = self.method.probabilities(embeddings)[:, 1]
         harassment = self.harassment.probabilities(embeddings)
@@ -264,9 +282,10 @@ class LearnedScreener:
                                     strict=True)))
         return readings
 
-    def signals(self, texts: Sequence[str]) -> list[list[Signal]]:
+    def signals(self, texts: Sequence[str], *, normalized: bool = False) -> list[list[Signal]]:
         """The signals the model raises for each text (span None: whole-message)."""
-        return [signals_for(reading, self.thresholds) for reading in self.read(texts)]
+        return [signals_for(reading, self.thresholds)
+                for reading in self.read(texts, normalized=normalized)]
 
 
 _NOTHING: Final = Reading(

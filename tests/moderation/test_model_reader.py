@@ -27,7 +27,8 @@ class FakeScreener:
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
 
-    def signals(self, texts: list[str]) -> list[list[Signal]]:
+    def signals(self, texts: list[str], *, normalized: bool = False) -> list[list[Signal]]:
+        assert normalized  # the worker passes the rules' words view
         self.batches.append(list(texts))
         if any("boom" in text for text in texts):
             raise RuntimeError("the model broke")

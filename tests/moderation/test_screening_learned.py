@@ -38,7 +38,7 @@ BAD_INPUTS = [
     "Я не хочу жить, i cant anymore, 生きたくない",
     "مرحبا كيف حالك",
     "\x00\x01\x02 control characters",
-    "ｆｕｌｌｗｉｄｔｈ ｔｅｘｔ",
+    "\uff46\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48 text",  # fullwidth
 ]
 
 
@@ -56,15 +56,16 @@ def test_a_batch_reads_each_text_as_it_would_alone(screener):
     for a, b in zip(together, alone, strict=True):
         assert a.gated == b.gated
         for name in a.crisis:
-            # Dynamic int8 quantisation scales activations by the batch's range: a few
-            # thousandths of difference, never a different reading.
-            assert a.crisis[name] == pytest.approx(b.crisis[name], abs=0.02)
+            assert a.crisis[name] == pytest.approx(b.crisis[name], abs=1e-5)
 
 
 def test_plain_chatter_passes_the_gate_without_the_encoder(screener):
-    readings = screener.read(["the tulips in the garden look lovely this morning"])
-    assert readings[0].gated
-    assert screener.signals(["the tulips in the garden look lovely this morning"]) == [[]]
+    from bench.fanout.bodies import BodyGenerator
+
+    bodies = BodyGenerator(300, seed=3)
+    readings = screener.read([bodies.next_body() for _ in range(50)])
+    # Measured: 0.5 % of such bodies reach the encoder (docs/screening.md).
+    assert sum(reading.gated for reading in readings) >= 45
 
 
 def test_an_unmistakable_imminent_message_is_read_as_at_risk(screener):

@@ -124,31 +124,33 @@ class ModelReader:
                      if future.get_loop() is loop and not future.done()]
             if not batch:
                 continue
-            started = loop.time()
-            readings = await loop.run_in_executor(self._executor, self._read_batch,
-                                                  [text for text, _future in batch])
+            readings, encoder_seconds = await loop.run_in_executor(
+                self._executor, self._read_batch, [text for text, _future in batch])
             for (_text, future), signals in zip(batch, readings, strict=True):
                 if not future.done():
                     future.set_result(signals)
-            if self._pending:
-                # Under sustained load the model keeps to its share of the CPU: the worker's
+            if self._pending and encoder_seconds:
+                # Under sustained load the encoder keeps to its share of the CPU: the worker's
                 # event loop delivers messages on the same cores, and delivery comes first.
-                # Messages wait meanwhile (and are read together), or past the backlog are
-                # left to the rules.
+                # The gate is not paused (everyday chatter stops there, cheaply), so the
+                # messages that need the encoder are the only ones that wait, read together;
+                # past the backlog the rules alone screen.
                 share = min(settings.HEARTH_SCREENING_MODEL_CPU_SHARE, 1.0)
-                await asyncio.sleep((loop.time() - started) * (1.0 - share) / share)
+                await asyncio.sleep(encoder_seconds * (1.0 - share) / share)
 
-    def _read_batch(self, texts: list[str]) -> list[list[Signal]]:
-        """In the model's thread. One text that breaks the model costs only its own reading:
-        a failed batch is read again one text at a time."""
+    def _read_batch(self, texts: list[str]) -> tuple[list[list[Signal]], float]:
+        """In the model's thread: each text's signals and the seconds the encoder took. One
+        text that breaks the model costs only its own reading: a failed batch is read again
+        one text at a time."""
         assert self._screener is not None  # noqa: S101 - only READY readers get here
         started = time.perf_counter()
         try:
-            readings = self._screener.signals(texts, normalized=True)
+            readings, encoder_seconds = self._screener.signals_timed(texts, normalized=True)
         except Exception:  # any model failure: the rules alone for these messages
             readings = [self._read_one(text) for text in texts]
+            encoder_seconds = time.perf_counter() - started
         self.counters.note_batch(time.perf_counter() - started, len(texts))
-        return readings
+        return readings, encoder_seconds
 
     def _read_one(self, text: str) -> list[Signal]:
         assert self._screener is not None  # noqa: S101

@@ -28,11 +28,17 @@ class FakeScreener:
         self.batches: list[list[str]] = []
 
     def signals(self, texts: list[str], *, normalized: bool = False) -> list[list[Signal]]:
+        return self.signals_timed(texts, normalized=normalized)[0]
+
+    def signals_timed(self, texts: list[str], *, normalized: bool = False
+                      ) -> tuple[list[list[Signal]], float]:
         assert normalized  # the worker passes the rules' words view
         self.batches.append(list(texts))
         if any("boom" in text for text in texts):
             raise RuntimeError("the model broke")
-        return [[HIGH] if "pain" in text else [] for text in texts]
+        # "pain" needs the encoder (0.01 s of it); everything else stops at the gate.
+        read = [[HIGH] if "pain" in text else [] for text in texts]
+        return read, 0.01 * sum(1 for signals in read if signals)
 
 
 def ready_reader(screener: FakeScreener) -> ModelReader:
@@ -147,10 +153,23 @@ async def test_under_sustained_load_the_model_pauses_to_keep_to_its_share(settin
     reader = ready_reader(FakeScreener())
     results = await asyncio.gather(*(reader.read("pain") for _ in range(5)))
     assert all(results)
-    # Three batches of at most two; a pause after each that left work behind, three times
-    # as long as the batch took (a quarter of the time reading).
-    assert len(pauses) == 2
-    assert all(pause >= 0 for pause in pauses)
+    # Three batches of at most two; after each that left work behind, a pause three times as
+    # long as the encoder took (a quarter of the time reading).
+    assert pauses == [pytest.approx(0.06), pytest.approx(0.06)]
+
+
+async def test_chatter_that_stops_at_the_gate_is_never_paused(settings, monkeypatch):
+    settings.HEARTH_SCREENING_MODEL_CPU_SHARE = 0.25
+    pauses: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr("moderation.model_reader.asyncio.sleep", recorded)
+    monkeypatch.setattr("moderation.model_reader.MAX_BATCH", 2)
+    reader = ready_reader(FakeScreener())
+    assert await asyncio.gather(*(reader.read("tea?") for _ in range(5))) == [[]] * 5
+    assert pauses == []
 
 
 async def test_a_lone_message_is_read_at_once_without_a_pause(settings, monkeypatch):

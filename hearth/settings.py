@@ -222,9 +222,10 @@ HEARTH_SCREENING_MODEL = env_bool("HEARTH_SCREENING_MODEL", True)
 # Where encoder.onnx, tokenizer.json, static.npy and heads.json are; the shipped model when
 # empty. A directory that lacks them is reported at start-up and on /readyz, never fatal.
 HEARTH_SCREENING_MODEL_DIR = env_str("HEARTH_SCREENING_MODEL_DIR", "")
-# Messages waiting for the model beyond this are screened by the rules alone (and counted):
-# a backlog longer than the card's 2 s promise helps nobody.
-HEARTH_SCREENING_MODEL_BACKLOG = env_int("HEARTH_SCREENING_MODEL_BACKLOG", 512, minimum=1)
+# Messages waiting for the model beyond this are screened by the rules alone (and counted).
+# A card that comes late still reaches someone; one never read does not: the default holds
+# several seconds of a busy worker's messages (s1's 320 a second) before giving up on any.
+HEARTH_SCREENING_MODEL_BACKLOG = env_int("HEARTH_SCREENING_MODEL_BACKLOG", 2048, minimum=1)
 # Under sustained load the model thread keeps to this share of a core (it pauses between
 # batches), so delivery never waits for it; 1.0 lets it run flat out.
 HEARTH_SCREENING_MODEL_CPU_SHARE = env_float("HEARTH_SCREENING_MODEL_CPU_SHARE", 0.35,

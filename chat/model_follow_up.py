@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import OperationalError
+
 from chat.events import member_group, send_to_group
 from chat.protocol import encode
 from hearth.database_thread import database_thread
@@ -51,13 +53,27 @@ def follow_up(stored: StoredMessage, *, region: str | None, send_card: CardSende
     task.add_done_callback(_running.discard)
 
 
+async def _apply(stored: StoredMessage, added: tuple[Signal, ...]
+                 ) -> moderation.ModelFollowUp | None:
+    """apply_model_signals, tried once more if the database chose it to end a deadlock with a
+    moderator's action on the same message: the escalation must not be lost to that."""
+    for attempt in range(2):
+        try:
+            return await database_thread(moderation.apply_model_signals)(
+                message_id=stored.message_id, signals=added,
+                rules_signals=stored.rules_signals)
+        except OperationalError:
+            if attempt:
+                raise
+    return None
+
+
 async def _follow(stored: StoredMessage, region: str | None, send_card: CardSender) -> None:
     try:
         added = added_by_model(stored.rules_signals, await model_reader.read(stored.text))
         if not added:
             return
-        outcome = await database_thread(moderation.apply_model_signals)(
-            message_id=stored.message_id, signals=tuple(added))
+        outcome = await _apply(stored, tuple(added))
         if outcome is None or not outcome.card_tier:
             return
         card = await database_thread(support.support_frame_for)(
@@ -65,8 +81,7 @@ async def _follow(stored: StoredMessage, region: str | None, send_card: CardSend
         if not await send_card(card):
             # The sending tab has gone: the member's other tabs, wherever they are.
             await send_to_group(member_group(stored.author_id), {
-                "type": "room.frame", "author_id": stored.author_id,
-                "room_id": stored.room_id, "text": encode(card)})
+                "type": "room.frame", "author_id": stored.author_id, "text": encode(card)})
     except Exception:
         # The rules already screened this message; a failure here costs only the model's
         # second look, and is logged without the text.

@@ -198,8 +198,7 @@ def _store(batch: Sequence[_Screened]) -> list[PostResult | HearthError]:
     screening fails the foreign key (IntegrityError), which the callers answer."""
     drafts = [statements.Draft(room=s.request.room, author=s.request.member,
                                client_id=s.request.client_id, body=s.verdict.body,
-                               original_body=(s.request.body if s.verdict.body != s.request.body
-                                              else ""),
+                               original_body=_authors_copy(s),
                                html=render_message_html(s.verdict.body),
                                status=moderation.status_for(s.verdict)) for s in batch]
     together = connection.vendor == "postgresql"
@@ -214,6 +213,14 @@ def _store(batch: Sequence[_Screened]) -> list[PostResult | HearthError]:
         return [HearthError(ErrorCode.ROOM_NOT_FOUND) if message is None
                 else _after_storing(message, screened.verdict)
                 for message, screened in zip(stored, batch, strict=True)]
+
+
+def _authors_copy(screened: _Screened) -> str:
+    """What the author keeps beside a masked body (Message.original_body): "" when the room
+    saw their words as written."""
+    verdict = screened.verdict
+    own = verdict.author_body if verdict.author_body is not None else screened.request.body
+    return own if own != verdict.body else ""
 
 
 def _claim_then_insert(drafts: Sequence[statements.Draft]) -> list[Message | None]:

@@ -52,6 +52,10 @@ class Verdict:
     # The author's words as the rules read them (normalised), for the learned detector to
     # read next without normalising again; "" when not screened here.
     model_text: str = ""
+    # What the author keeps of their own words (chat.models.Message.original_body): all of
+    # them, but what would have been blocked for its own sake (a slur in a message held for
+    # a crisis) stays masked, never stored. None: the text as written.
+    author_body: str | None = None
 
     @property
     def crisis_signals(self) -> tuple[Signal, ...]:
@@ -98,8 +102,11 @@ def decide(*, text: str, signals: list[Signal], actions: PolicyActions) -> Verdi
     masked = bool(mask_spans) and action != ScreeningAction.BLOCK
     if deciding is None:
         deciding = max(signals, key=lambda s: s.severity)
+    crisis_held = action == ScreeningAction.HOLD and bool(blocked_spans) and any(
+        s.detector == CRISIS_DETECTOR for s in signals)
     return Verdict(action=action, signals=tuple(signals), rule=deciding.rule,
-                   body=_mask(text, mask_spans) if masked else text, masked=masked)
+                   body=_mask(text, mask_spans) if masked else text, masked=masked,
+                   author_body=_mask(text, blocked_spans) if crisis_held else None)
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:

@@ -519,31 +519,41 @@ class ModelFollowUp:
     held: bool  # aimed harassment the rules missed: taken from the room for review
 
 
-def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...]) -> ModelFollowUp | None:
+def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...],
+                        rules_signals: tuple[Signal, ...] = ()) -> ModelFollowUp | None:
     """The learned detector's additions (moderation.screening.combine.added_by_model) to a
     message already stored and delivered, followed up exactly as a rules signal would be: the
     escalation (alerts after the commit), the review item, method details collapsed for the
-    room, aimed harassment held for review. Never a sanction; a crisis signal never hides
-    anything from its author. None when the message has gone (erased) meanwhile.
+    room, aimed harassment held for review where the room's policy holds or blocks it. Never
+    a sanction; a crisis signal never hides anything from its author; a moderator's decision
+    on the message stands. None when the message has gone (erased) meanwhile.
+
+    `rules_signals` are what screening found before it was stored: a card is sent only when
+    the additions call for a stronger one than the author already got.
     """
     if not signals:
         return None
     with transaction.atomic():
-        message = (Message.objects.select_for_update().select_related("author", "room")
-                   .filter(pk=message_id).first())
+        # The message row alone, as the posts lock it; its item next, as moderators do not
+        # wait on a message lock (restore and hide lock the item first, then read).
+        message = (Message.objects.select_for_update(of=("self",))
+                   .select_related("author", "room").filter(pk=message_id).first())
         if message is None:
             return None
+        item, created = ReviewItem.objects.select_for_update().get_or_create(
+            message=message, defaults={"signals": []})
+        decided = not created and item.state == ReviewState.RESOLVED
         escalations.record_for_message(message=message, signals=signals)
-        collapse = (message.status == MessageStatus.VISIBLE
-                    and any(s.kind == SignalKind.METHOD_DETAIL for s in signals))
-        hold = (message.status == MessageStatus.VISIBLE and not collapse
-                and any(s.detector == HARASSMENT_DETECTOR for s in signals))
+        visible = message.status == MessageStatus.VISIBLE and not decided
+        collapse = visible and any(s.kind == SignalKind.METHOD_DETAIL for s in signals)
+        hold = (visible and not collapse
+                and any(s.detector == HARASSMENT_DETECTOR for s in signals)
+                and policy_actions(room_id=message.room_id).for_detector(HARASSMENT_DETECTOR)
+                in (ScreeningAction.HOLD, ScreeningAction.BLOCK))
         if collapse or hold:
             message.status = MessageStatus.COLLAPSED if collapse else MessageStatus.HELD
             message.save(update_fields=["status"])
-        item, created = ReviewItem.objects.select_for_update().get_or_create(
-            message=message, defaults={"signals": []})
-        if created or item.state == ReviewState.OPEN:
+        if not decided:
             item.signals = [*item.signals, *({"detector": s.detector, "kind": s.kind,
                                               "rule": s.rule, "severity": int(s.severity),
                                               "model": True} for s in signals)]
@@ -572,5 +582,9 @@ def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...]) -> Mode
                     notices.held(rule=rule, seq=message.seq)))
 
         transaction.on_commit(announce)
-    return ModelFollowUp(seq=message.seq, card_tier=support.card_tier(signals) or "",
+    had = support.card_tier(rules_signals)
+    now = support.card_tier((*rules_signals, *signals))
+    # A later card never replaces a stronger one on the author's screen.
+    stronger = now is not None and now != had
+    return ModelFollowUp(seq=message.seq, card_tier=now if stronger and now else "",
                          collapsed=collapse, held=hold)

@@ -16,9 +16,6 @@ from moderation.screening.types import DetectorName, Severity, Signal, SignalKin
 
 # The writer's own tiers, gentlest first.
 _WRITER_RANK: Final = {SignalKind.CONCERN: 1, SignalKind.HIGH_RISK: 2, SignalKind.IMMINENT: 3}
-# Harassment the model may add even beside a writer at risk: a threat or incitement is about
-# someone else's safety, whatever the writer's state.
-_ABOUT_OTHERS: Final = frozenset({SignalKind.THREAT, SignalKind.SELF_HARM_INCITEMENT})
 
 
 def writer_rank(signals: Sequence[Signal]) -> int:
@@ -27,17 +24,28 @@ def writer_rank(signals: Sequence[Signal]) -> int:
 
 
 def added_by_model(rules: Sequence[Signal], model: Sequence[Signal]) -> list[Signal]:
-    """The model's signals that say more than the rules'."""
+    """The model's signals that say more than the rules'.
+
+    Two things must never happen: distress leads to a hidden message, and an aimed insult
+    brings its author a crisis card. So when the model reads a message both ways, the crisis
+    reading wins from high_risk up (the card, the escalation; no hold), and below that
+    neither is added (a concern card for an insult, or a hold for someone low, would each
+    be the wrong one).
+    """
     rules_rank = writer_rank(rules)
-    aimed = any(s.detector == DetectorName.HARASSMENT for s in (*rules, *model))
-    at_risk = max(rules_rank, writer_rank(model)) >= _WRITER_RANK[SignalKind.HIGH_RISK]
+    model_rank = writer_rank(model)
+    rules_aimed = any(s.detector == DetectorName.HARASSMENT for s in rules)
+    model_aimed = any(s.detector == DetectorName.HARASSMENT for s in model)
+    distressed = max(rules_rank, model_rank) >= _WRITER_RANK[SignalKind.CONCERN]
     added: list[Signal] = []
     for signal in model:
         kind = SignalKind(signal.kind)
         if kind in _WRITER_RANK:
+            rank = _WRITER_RANK[kind]
             # An aimed insult with distress words ("nobody cares about you") is not its
-            # author's distress; only an imminent reading outweighs that.
-            if _WRITER_RANK[kind] > rules_rank and (not aimed or kind == SignalKind.IMMINENT):
+            # author's distress; only an imminent reading outweighs the rules' finding.
+            if rank > rules_rank and (not rules_aimed or kind == SignalKind.IMMINENT) and (
+                    not model_aimed or rank >= _WRITER_RANK[SignalKind.HIGH_RISK]):
                 added.append(signal)
         elif kind == SignalKind.WORRIED_ABOUT_SOMEONE:
             if not any(s.kind == kind and s.severity >= Severity.HIGH for s in rules):
@@ -45,9 +53,8 @@ def added_by_model(rules: Sequence[Signal], model: Sequence[Signal]) -> list[Sig
         elif kind == SignalKind.METHOD_DETAIL:
             if not any(s.kind == kind for s in rules):
                 added.append(signal)
-        elif signal.detector == DetectorName.HARASSMENT and not any(
-                s.detector == DetectorName.HARASSMENT for s in rules) and (
-                not at_risk or kind in _ABOUT_OTHERS):
-            # Someone at risk who calls themself names is not harassing anyone.
+        elif signal.detector == DetectorName.HARASSMENT and not rules_aimed and not distressed:
+            # Someone in distress who calls themself names is not harassing anyone, and a
+            # model reading never holds a message its writer's distress is in.
             added.append(signal)
     return added

@@ -31,8 +31,8 @@ def inject_signals(monkeypatch: pytest.MonkeyPatch, extra: dict[str, Signal]) ->
     """Screening adds `extra[body]` for a text that starts with `body`."""
     real = screening.screen_message
 
-    def screen(*, text, context, detectors=None):
-        signals = real(text=text, context=context, detectors=detectors)
+    def screen(*, text, context, detectors=None, normalized=None):
+        signals = real(text=text, context=context, detectors=detectors, normalized=normalized)
         signals += [signal for body, signal in extra.items() if text.startswith(body)]
         return signals
 

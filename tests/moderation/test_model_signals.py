@@ -84,3 +84,46 @@ def test_no_signals_change_nothing():
     message = stored()
     assert services.apply_model_signals(message_id=message.pk, signals=()) is None
     assert not ReviewItem.objects.filter(message=message).exists()
+
+
+CONCERN = Signal(detector=DetectorName.CRISIS, kind=SignalKind.CONCERN, rule=Rule.CRISIS_SUPPORT,
+                 severity=Severity.MEDIUM)
+IMMINENT = Signal(detector=DetectorName.CRISIS, kind=SignalKind.IMMINENT,
+                  rule=Rule.CRISIS_SUPPORT, severity=Severity.CRITICAL)
+
+
+def test_a_later_card_never_replaces_a_stronger_one():
+    message = stored()
+    # The rules gave the imminent card; method details alone would call for the gentlest.
+    outcome = services.apply_model_signals(message_id=message.pk, signals=(METHOD,),
+                                           rules_signals=(IMMINENT,))
+    assert outcome is not None and outcome.card_tier == ""
+    raised = services.apply_model_signals(message_id=stored().pk, signals=(HIGH,),
+                                          rules_signals=(CONCERN,))
+    assert raised is not None and raised.card_tier == "high_risk"
+
+
+def test_a_moderators_decision_stands_against_a_later_reading():
+    from moderation.models import ReviewState
+
+    message = stored()
+    ReviewItem.objects.create(message=message, signals=[], state=ReviewState.RESOLVED,
+                              resolution="dismissed")
+    outcome = services.apply_model_signals(message_id=message.pk, signals=(INSULT, METHOD))
+    assert outcome is not None and not outcome.held and not outcome.collapsed
+    message.refresh_from_db()
+    assert message.status == MessageStatus.VISIBLE
+    assert ReviewItem.objects.get(message=message).signals == []
+
+
+def test_a_room_that_allows_harassment_is_not_held_by_the_model():
+    from moderation.models import ScreeningAction, ScreeningPolicy
+
+    message = stored()
+    ScreeningPolicy.objects.create(room_id=message.room_id, harassment=ScreeningAction.ALLOW)
+    services.policy_cache.forget(message.room_id)
+    outcome = services.apply_model_signals(message_id=message.pk, signals=(INSULT,))
+    assert outcome is not None and not outcome.held
+    message.refresh_from_db()
+    assert message.status == MessageStatus.VISIBLE
+    assert ReviewItem.objects.filter(message=message).exists()  # a moderator still sees it

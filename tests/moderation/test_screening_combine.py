@@ -46,22 +46,26 @@ def test_the_model_adds_only_what_the_rules_missed(rules, model, added):
 def test_an_aimed_insult_with_distress_words_brings_no_crisis_tier():
     # "you're a pathetic idiot, nobody cares about you": harassment, not the author's crisis.
     assert added_by_model([harassment()], [HIGH]) == []
-    assert added_by_model([], [harassment(), CONCERN]) == [harassment()]
 
 
-def test_an_imminent_reading_outweighs_an_insult():
+def test_an_imminent_reading_outweighs_an_insult_the_rules_found():
     assert added_by_model([harassment()], [IMMINENT]) == [IMMINENT]
 
 
-def test_someone_at_risk_calling_themself_names_is_not_harassing_anyone():
-    assert added_by_model([HIGH], [harassment()]) == []
-    assert added_by_model([], [IMMINENT, harassment()]) == [IMMINENT]
+def test_read_both_ways_low_the_model_adds_neither_card_nor_hold():
+    # Neither a concern card for an insult nor a hold for someone who may be low.
+    assert added_by_model([], [harassment(), CONCERN]) == []
 
 
-def test_threats_and_incitement_count_whatever_the_writers_state():
-    threat = harassment(SignalKind.THREAT)
-    incitement = harassment(SignalKind.SELF_HARM_INCITEMENT)
-    assert added_by_model([HIGH], [threat, incitement]) == [threat, incitement]
+def test_read_both_ways_at_risk_the_crisis_reading_wins_and_nothing_is_held():
+    assert added_by_model([], [harassment(), HIGH]) == [HIGH]
+    assert added_by_model([], [harassment(SignalKind.THREAT), IMMINENT]) == [IMMINENT]
+
+
+def test_a_message_with_the_writers_distress_is_never_held_by_the_model():
+    for rules in ([CONCERN], [HIGH], [IMMINENT]):
+        for kind in (SignalKind.INSULT, SignalKind.THREAT, SignalKind.SELF_HARM_INCITEMENT):
+            assert added_by_model(rules, [harassment(kind)]) == []
 
 
 def test_writer_rank_ignores_other_detectors_and_worries():

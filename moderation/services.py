@@ -264,7 +264,9 @@ def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) 
             if was_hidden_from_room:
                 from chat.selectors import frame_for_message
 
-                broadcast_to_room_sync(message.room_id, frame_for_message(message),
+                # `released`: a moderator let it through (the room may uncover it).
+                broadcast_to_room_sync(message.room_id,
+                                       {**frame_for_message(message), "released": True},
                                        author_id=message.author_id)
             tell_member_sockets_sync(message.author_id, notices.event(
                 notices.restored(message=message)))
@@ -326,7 +328,9 @@ def dismiss_item(*, moderator: Member, item_id: int, reason: str) -> None:
             if released:
                 from chat.selectors import frame_for_message
 
-                broadcast_to_room_sync(message.room_id, frame_for_message(message),
+                # `released`: a moderator let it through (the room may uncover it).
+                broadcast_to_room_sync(message.room_id,
+                                       {**frame_for_message(message), "released": True},
                                        author_id=message.author_id)
             _push_queue_removed(item.pk)
 

@@ -125,6 +125,9 @@ let askInFlight = false;
 let supportWaiting = false; // a set_region or ask_for_support awaits its answer
 const asides = new Map();  // aside id -> AsideConversation (this member's side only)
 const shown = new Map();   // seq -> <li>
+// Seqs taken from the room live; a live frame for one comes back only when a moderator
+// released it (`released`): a removal can overtake the message's own frame.
+const removedLive = new Set();
 const outbox = new Map(loadOutbox()); // client_id -> body, until acknowledged
 const muted = new Set(Array.from(mutedList.querySelectorAll("li"), (li) => li.dataset.handle));
 const session = new SessionUI({
@@ -311,11 +314,14 @@ function isMine(frame) {
 }
 
 function onMessage(frame, live) {
+  if (live && removedLive.has(frame.seq) && !frame.released) return;
   const existing = shown.get(frame.seq);
   if (existing) {
     // The same message again with a new status: a held or collapsed message a moderator let
-    // through.
-    if (existing.dataset.collapsed && !frame.collapsed && frame.status !== "collapsed") {
+    // through. Only a release (or a history read, which says what is so now) uncovers it: a
+    // placeholder can overtake the message's own first frame.
+    if (existing.dataset.collapsed && !frame.collapsed && frame.status !== "collapsed"
+        && (frame.released || !live)) {
       existing.querySelector(":scope > .msg-body").innerHTML = frame.html; // server-made
       delete existing.dataset.collapsed;
       existing.classList.remove("collapsed");
@@ -391,6 +397,7 @@ function onAck(frame) {
 
 function onRemoved(frame) {
   for (const seq of frame.seqs) {
+    removedLive.add(seq);
     const li = shown.get(seq);
     clearHeldNotice(seq);
     if (li) {

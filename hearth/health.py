@@ -18,7 +18,8 @@ def readiness(request: HttpRequest) -> JsonResponse:
     """Ready when the database answers and the channel layer answers a harmless command.
 
     The learned detector's state is reported beside them but never makes a worker unready:
-    without it the rules still screen every message ("degraded" says so to a monitor)."""
+    without it the rules still screen every message. Turned on but unable to load, it makes
+    the status "degraded", so a monitor sees it; turned off, that is the operator's choice."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -38,7 +39,7 @@ def readiness(request: HttpRequest) -> JsonResponse:
     ready = all(value == "ok" for value in checks.values())
     model = model_reader.status()
     status = "ok" if ready else "unavailable"
-    if ready and model["state"] != ModelState.READY:
-        status = "degraded"
+    if ready and model["state"] == ModelState.UNAVAILABLE:
+        status = "degraded"  # turned on, but not there: the rules screen alone
     return JsonResponse({"status": status, **checks, "screening_model": model},
                         status=200 if ready else 503)

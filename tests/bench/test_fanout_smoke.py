@@ -21,9 +21,10 @@ pytestmark = pytest.mark.system
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _smoke(tmp_path: Path, *args: str) -> dict[str, Any]:
+def _smoke(tmp_path: Path, *args: str, model: bool = False) -> dict[str, Any]:
     report = tmp_path / "report.json"
-    env = {**os.environ, "HEARTH_STATE_DIR": str(tmp_path / "state")}
+    env = {**os.environ, "HEARTH_STATE_DIR": str(tmp_path / "state"),
+           "HEARTH_SCREENING_MODEL": "true" if model else "false"}
     # Like the system tests: PostgreSQL when DATABASE_URL points at one (a scratch database).
     database = os.environ.get("DATABASE_URL", "")
     if database.startswith(("postgres://", "postgresql://")):
@@ -50,7 +51,7 @@ def test_s1_smoke_delivers_everything_once_and_in_order(tmp_path):
 
 def test_s1_smoke_with_the_crisis_probe_brings_every_card_outside_the_fan_out(tmp_path):
     figures = _smoke(tmp_path, "--scenario", "s1", "--layer", "memory", "--redis-url", "",
-                     "--crisis-probe", "2")
+                     "--crisis-probe", "2", model=True)
     probe, load = figures["crisis_probe"], figures["load"]
     assert probe["sent"] > 0 and probe["acked"] == probe["sent"]
     assert (probe["cards"], probe["missing"]) == (probe["sent"], 0)

@@ -115,9 +115,10 @@ def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
     assert Message.objects.filter(author=writer).exists()
 
 
-def test_health_endpoints(client, monkeypatch):
+def test_health_endpoints(client, monkeypatch, settings):
     from moderation import model_reader as reader_module
 
+    settings.HEARTH_SCREENING_MODEL = True
     reader = reader_module.ModelReader()
     monkeypatch.setattr(reader_module, "model_reader", reader)
     monkeypatch.setattr("hearth.health.model_reader", reader)
@@ -133,6 +134,7 @@ def test_health_endpoints(client, monkeypatch):
 def test_readiness_says_degraded_while_the_rules_screen_alone(client, monkeypatch, settings):
     from moderation import model_reader as reader_module
 
+    settings.HEARTH_SCREENING_MODEL = True
     settings.HEARTH_SCREENING_MODEL_DIR = "/nonexistent/model"
     reader = reader_module.ModelReader()
     monkeypatch.setattr("hearth.health.model_reader", reader)
@@ -144,3 +146,14 @@ def test_readiness_says_degraded_while_the_rules_screen_alone(client, monkeypatc
     assert body["status"] == "degraded"
     assert body["screening_model"]["state"] == "unavailable"
     assert body["screening_model"]["reason"]
+
+
+def test_readiness_with_the_model_turned_off_is_ok(client, monkeypatch, settings):
+    from moderation import model_reader as reader_module
+
+    settings.HEARTH_SCREENING_MODEL = False
+    reader = reader_module.ModelReader()
+    monkeypatch.setattr("hearth.health.model_reader", reader)
+    assert reader.load() == reader_module.ModelState.OFF
+    body = client.get("/readyz").json()
+    assert (body["status"], body["screening_model"]["state"]) == ("ok", "off")

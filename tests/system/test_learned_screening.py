@@ -58,7 +58,8 @@ def crisis_the_rules_miss() -> str:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with run_servers(tmp_path_factory.mktemp("learned"), extra_env=MODERATION_ENV) as running:
+    with run_servers(tmp_path_factory.mktemp("learned"),
+                     extra_env={**MODERATION_ENV, "HEARTH_SCREENING_MODEL": "true"}) as running:
         yield running
 
 

@@ -46,6 +46,10 @@ MAX_TOKENS: Final = 128
 # the model reads only MAX_TOKENS of it.
 MAX_CHARS: Final = 2000
 EMBEDDING_SIZE: Final = 384
+# A message needs at least this many words with letters for the model to read it: a lone
+# emoji, "k" or "?" carries too little for an embedding to mean anything (the first model
+# read some as aimed abuse). The rules still read every message, the shortest included.
+MIN_WORDS: Final = 2
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -131,6 +135,11 @@ def _model_text(text: str) -> str:
     letters undone, so "k1lll myseIf" reads as the rules read it), its head and tail when
     long. Never empty: the tokenizer needs a token."""
     return model_words(normalize_text(_head_and_tail(text)).words.text)
+
+
+def _enough_words(prepared: str) -> bool:
+    return sum(1 for word in prepared.split()
+               if any(character.isalpha() for character in word)) >= MIN_WORDS
 
 
 def model_words(words: str) -> str:
@@ -266,9 +275,12 @@ class LearnedScreener:
                    ) -> tuple[list[Reading], float]:
         """read(), and the seconds spent in the encoder (the costly part; the gate before it
         costs a fraction of a millisecond a message)."""
-        token_ids = model_token_ids(self.encoder, texts, normalized=normalized)
+        prepare = model_words if normalized else _model_text
+        prepared = [prepare(text) for text in texts]
+        token_ids = self.encoder.token_ids(prepared)
         gate = self.gate.probabilities(self.static.embed(token_ids))[:, 1]
-        passed = [i for i in range(len(texts)) if gate[i] >= self.thresholds.gate]
+        passed = [i for i in range(len(texts))
+                  if gate[i] >= self.thresholds.gate and _enough_words(prepared[i])]
         readings = [_NOTHING] * len(texts)
         if not passed:
             return readings, 0.0

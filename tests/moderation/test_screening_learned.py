@@ -139,3 +139,19 @@ def test_harassment_takes_its_likeliest_kind():
                     harassment={"none": 0.2, "insult": 0.1, "threat": 0.6, "incitement": 0.1})
     kinds = {s.kind for s in signals_for(aimed, THRESHOLDS)}
     assert kinds == {SignalKind.THREAT, SignalKind.METHOD_DETAIL}
+
+
+@pytest.mark.parametrize("text", ["👋👋", "😂", "k", "?", "...", "xx", "🎉 🎉 🎉", "nah"])
+def test_a_message_without_two_words_is_left_to_the_rules(screener, text):
+    [reading] = screener.read([text])
+    assert reading.gated
+    assert screener.signals([text]) == [[]]
+
+
+@pytest.mark.parametrize(("prepared", "enough"), [
+    ("taking them", True), ("im done.", True), ("taking 123 🙂", False), (". .", False),
+    ("ok", False), ("", False)])
+def test_two_words_with_letters_are_enough_for_the_model(prepared, enough):
+    from moderation.screening.learned import _enough_words
+
+    assert _enough_words(prepared) is enough

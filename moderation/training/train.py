@@ -32,6 +32,7 @@ import numpy as np
 from moderation.screening.learned import (
     HEADS_FILE,
     LearnedScreener,
+    Thresholds,
     model_token_ids,
     signals_for,
 )
@@ -61,9 +62,9 @@ HEAD_LEARNING_RATE = 2e-3
 # allows (at-risk and harassment 10 %, imminent pages 5 % of messages without risk).
 AT_RISK_FALSE_ALARMS = 0.10
 IMMINENT_FALSE_PAGES = 0.05
-# A model-only harassment reading takes a message already shown away from the room: half the
-# budget, so it is rarely a member's innocent message.
-HARASSMENT_FALSE_ALARMS = 0.05
+# A model-only harassment reading takes a message already shown away from the room: a margin
+# under the 10 % budget (the held-out split ran a point or two above the validation share).
+HARASSMENT_FALSE_ALARMS = 0.08
 # The concern card is gentle but still a card: never for a coin toss.
 CONCERN_AT_LEAST = 0.5
 WORRIED_RECALL = 0.90
@@ -284,13 +285,19 @@ def build(datasets: Path | None, *, epochs: int, seed: int) -> dict[str, Any]:
 
 def _lowest_within(scores: np.ndarray, already: np.ndarray, negative: np.ndarray,
                    cap: float) -> float:
-    """The lowest threshold at which the rules' flags (`already`) together with scores at or
-    above it raise at most `cap` of the negatives: the most recall that false-alarm budget
-    buys, with the rules counted as they run beside the model."""
-    for threshold in np.unique(np.round(np.sort(scores), 4)):
-        if np.mean((already | (scores >= threshold))[negative]) <= cap:
-            return float(min(max(threshold, 0.02), 0.98))
-    return 0.98
+    """The threshold that, with the rules' flags (`already`) counted as they run beside the
+    model, raises at most `cap` of the negatives: half-way between the highest negative it
+    must leave alone and the lowest it may flag. Every threshold in that gap raises the same
+    share of these negatives; the middle of it, rather than a hair above a negative, is what
+    a negative never seen (a little to either side) finds."""
+    allowed = int(np.floor(cap * int(negative.sum()))) - int((already & negative).sum())
+    if allowed < 0:
+        return 0.98
+    free = np.sort(scores[negative & ~already])[::-1]
+    if allowed >= len(free):
+        return 0.02
+    above = free[allowed - 1] if allowed > 0 else min(free[0] + 0.04, 1.0)
+    return float(min(max((free[allowed] + above) / 2.0, 0.02), 0.98))
 
 
 def _choose_thresholds(examples: Examples, validation: list[int]
@@ -318,8 +325,11 @@ def _choose_thresholds(examples: Examples, validation: list[int]
     rules_aimed = np.array([any(s.detector == "harassment" for s in r) for r in rules])
     p = {name: crisis[:, CRISIS.index(name)] for name in CRISIS}
     at_risk = p["high_risk"] + p["imminent"]
-    crisis_rows = tier != ""
+    everyday = np.array([examples.everyday[i] for i in validation])
+    # Thresholds are chosen against the hard negatives alone; everyday rows are checked below.
+    crisis_rows = (tier != "") & ~everyday
     at_risk_negative = crisis_rows & ~np.isin(tier, ["high_risk", "imminent"])
+    harassment = np.where(everyday, "", harassment)
     thresholds = {
         "at_risk": _lowest_within(at_risk, rules_at_risk, at_risk_negative, AT_RISK_FALSE_ALARMS),
         "worried": _threshold_for_recall(p["worried_about_someone"],
@@ -333,7 +343,7 @@ def _choose_thresholds(examples: Examples, validation: list[int]
     # at most IMMINENT_FALSE_PAGES of the messages without any risk.
     thresholds["imminent"] = _lowest_within(
         np.where(at_risk >= thresholds["at_risk"], p["imminent"], 0.0), rules_imminent,
-        tier == "none", IMMINENT_FALSE_PAGES)
+        crisis_rows & (tier == "none"), IMMINENT_FALSE_PAGES)
     # The concern card (gentle, no page): where the writer's distress outweighs the rest.
     thresholds["concern"] = max(CONCERN_AT_LEAST, min(thresholds["at_risk"], 0.98))
     report = {
@@ -352,8 +362,13 @@ def _choose_thresholds(examples: Examples, validation: list[int]
         "validation_gate_passes_unflagged": float(np.mean(gate[~flagged] >= thresholds["gate"])),
     }
     rounded = {name: round(value, 4) for name, value in thresholds.items()}
-    # The same decision function Hearth uses, once, so a threshold that breaks it fails here.
-    signals_for(screener.read(["hello"])[0], screener.thresholds)
+    # Everyday chatter read exactly as Hearth reads it, with these thresholds: the share that
+    # would raise any signal (a card, a page, a collapse) where there is nothing to see.
+    chosen = Thresholds.from_json(rounded)
+    everyday_texts = [text for text, is_everyday in zip(texts, everyday, strict=True)
+                      if is_everyday]
+    raised = [bool(signals_for(reading, chosen)) for reading in screener.read(everyday_texts)]
+    report["validation_everyday_flagged"] = float(np.mean(raised)) if raised else 0.0
     return rounded, report
 
 

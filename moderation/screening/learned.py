@@ -48,8 +48,10 @@ MAX_CHARS: Final = 2000
 EMBEDDING_SIZE: Final = 384
 # A message needs at least this many words with letters for the model to read it: a lone
 # emoji, "k" or "?" carries too little for an embedding to mean anything (the first model
-# read some as aimed abuse). The rules still read every message, the shortest included.
-MIN_WORDS: Final = 2
+# read some as aimed abuse), and two words cannot tell "night all" from a last goodbye (the
+# model read both as imminent). The rules still read every message, the shortest included,
+# and page for the explicit short ones ("goodbye forever", "took them all").
+MIN_WORDS: Final = 3
 
 Embeddings = npt.NDArray[np.float32]
 

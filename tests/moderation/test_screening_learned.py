@@ -141,17 +141,18 @@ def test_harassment_takes_its_likeliest_kind():
     assert kinds == {SignalKind.THREAT, SignalKind.METHOD_DETAIL}
 
 
-@pytest.mark.parametrize("text", ["👋👋", "😂", "k", "?", "...", "xx", "🎉 🎉 🎉", "nah"])
-def test_a_message_without_two_words_is_left_to_the_rules(screener, text):
+@pytest.mark.parametrize("text", ["👋👋", "😂", "k", "?", "...", "xx", "🎉 🎉 🎉", "nah",
+                                  "Evening all.", "night all 👋"])
+def test_a_message_without_three_words_is_left_to_the_rules(screener, text):
     [reading] = screener.read([text])
     assert reading.gated
     assert screener.signals([text]) == [[]]
 
 
 @pytest.mark.parametrize(("prepared", "enough"), [
-    ("taking them", True), ("im done.", True), ("taking 123 🙂", False), (". .", False),
-    ("ok", False), ("", False)])
-def test_two_words_with_letters_are_enough_for_the_model(prepared, enough):
+    ("taking them all", True), ("im done now.", True), ("im done.", False),
+    ("taking 123 🙂", False), (". . .", False), ("ok", False), ("", False)])
+def test_three_words_with_letters_are_enough_for_the_model(prepared, enough):
     from moderation.screening.learned import _enough_words
 
     assert _enough_words(prepared) is enough

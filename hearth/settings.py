@@ -22,7 +22,9 @@ from hearth.env import (
     env_list,
     env_str,
     local_secret_key,
+    trusted_proxies,
 )
+from hearth.log_format import logging_config
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted for the type checker
 
@@ -258,17 +260,16 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "hearth@localhost")
 
+# --- Metrics (hearth/metrics.py; docs/operations.md, "Metrics") -----------------------------
+# /metrics answers loopback clients that did not come through a proxy; anyone else needs
+# `Authorization: Bearer <this token>`. Empty: loopback only.
+HEARTH_METRICS_TOKEN = env_str("HEARTH_METRICS_TOKEN", "")
+
 # --- Logging: never IP addresses, emails or message text --------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's request logger prints the path of failing requests; paths carry no text.
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
-    },
-}
+# "plain" (a line of text with key=value extras) or "json" (one object a line, for a log
+# collector); both keep the extra fields (hearth/log_format.py).
+HEARTH_LOG_FORMAT = env_str("HEARTH_LOG_FORMAT", "plain").strip().lower()
+if HEARTH_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("HEARTH_LOG_FORMAT must be plain or json")
+LOGGING = logging_config(log_format=HEARTH_LOG_FORMAT, level=LOG_LEVEL)

@@ -22,6 +22,7 @@ from chat.events import STAFF_GROUP, send_to_group_sync
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from chat.rendering import render_message_html
+from hearth import metrics
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -213,6 +214,8 @@ def mark_acknowledged(escalation: Escalation, staff: Member) -> bool:
     escalation.acknowledged_by, escalation.acknowledged_at = staff, timezone.now()
     escalation.save(update_fields=["acknowledged_by", "acknowledged_at", "updated_at"])
     _audit(actor=staff, action=AuditAction.ACKNOWLEDGE, escalation=escalation)
+    waited = (escalation.acknowledged_at - escalation.created_at).total_seconds()
+    transaction.on_commit(lambda: metrics.observe_acknowledged(waited))
     return True
 
 

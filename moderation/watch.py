@@ -70,7 +70,9 @@ class Watcher:
             try:
                 await self.check_once()
             except Exception as exc:
-                logger.warning("watcher check failed: %s", type(exc).__name__)
+                metrics.note_watcher_failure()
+                logger.warning("watcher check failed: %s", type(exc).__name__,
+                               extra={"error": type(exc).__name__})
 
     async def check_once(self) -> None:
         jobs, on_duty = await database_thread(_database_checks)(list(self.staff_sockets))
@@ -82,6 +84,7 @@ class Watcher:
             # A shift went stale (or another worker's check-in): rooms and dashboards follow.
             await database_thread(duty.announce_staffing)()
         self._last_on_duty = on_duty
+        metrics.note_watcher_run()
 
 
 watcher = Watcher()

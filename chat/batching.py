@@ -12,11 +12,14 @@ so sockets acknowledge and broadcast in seq order.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from chat.errors import HearthError
 from hearth.database_thread import database_thread
+
+logger = logging.getLogger(__name__)
 
 # A batch never holds the room locks longer than this many writes take.
 MAX_BATCH = 64
@@ -27,7 +30,9 @@ T = TypeVar("T")
 
 class BatchWriter(Generic[R, T]):
     """Runs `write` (a function of many requests, in the database thread) on batches; each
-    request's outcome is its result, or the HearthError it gave, raised to its caller."""
+    request's outcome is its result, or the HearthError it gave, raised to its caller. A
+    batch whose write raises is written again request by request: only the request that
+    fails alone gets the exception."""
 
     def __init__(self, write: Callable[[Sequence[R]], list[T | HearthError]]) -> None:
         self._write = write
@@ -55,19 +60,41 @@ class BatchWriter(Generic[R, T]):
                 outcomes = await in_database_thread(self._write,
                                                     [request for request, _future in batch])
             except Exception as exc:
-                # Each waiting socket answers with internal_error; a client keeps its
-                # message and retries it.
-                for _request, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                # One request the database refuses must not cost the others theirs: the
+                # failed batch (rolled back whole) is written again one request at a time,
+                # so only the culprit fails. A retried post that had been stored after all
+                # is found by its client_id and acknowledged as a duplicate.
+                logger.warning("a batch of %d failed (%s); writing it one by one",
+                               len(batch), type(exc).__name__)
+                for request, future in batch:
+                    await self._write_alone(request, future)
                 continue
             for (_request, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue  # its socket closed meanwhile
-                if isinstance(outcome, HearthError):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+                _settle(future, outcome)
+
+    async def _write_alone(self, request: R, future: asyncio.Future[T]) -> None:
+        if future.done():
+            return  # its socket closed meanwhile
+        try:
+            [outcome] = await in_database_thread(self._write, [request])
+        except Exception as exc:
+            # The waiting socket answers with internal_error; its client keeps the message.
+            _settle(future, exc)
+            return
+        _settle(future, outcome)
+
+
+def _settle(future: asyncio.Future[T], outcome: T | Exception) -> None:
+    """Give a request its outcome: its result, or the error its caller raises."""
+    if future.done():
+        return  # its socket closed meanwhile
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 async def in_database_thread(write: Callable[[Sequence[R]], list[T | HearthError]],

@@ -221,12 +221,16 @@ class RoomConsumer(HearthSocket):
     async def disconnect(self, code: int) -> None:
         if self.room is None:
             return
-        hub.unregister(self)
-        for group in self._groups():
-            await best_effort(self.channel_layer.group_discard)(group, self.channel_name)
-        await database_thread(leave_room)(channel_name=self.channel_name)
-        hub.schedule_presence(self.room_id)
-        self.room = None
+        self.room = None  # from here on nothing this socket sends is acted on
+        try:
+            hub.unregister(self)
+            for group in self._groups():
+                await best_effort(self.channel_layer.group_discard)(group, self.channel_name)
+        finally:
+            # The seat goes whatever failed above: a seat left behind is a ghost in the
+            # room's presence and capacity until it ages out.
+            await database_thread(leave_room)(channel_name=self.channel_name)
+            hub.schedule_presence(self.room_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.room is None or self.member is None:
@@ -238,7 +242,7 @@ class RoomConsumer(HearthSocket):
         # daphne closes over-size frames with 1009 before they reach us; this covers servers
         # configured without that limit.
         if len(text_data) > limits.max_frame_bytes or (
-                len(text_data.encode("utf-8")) > limits.max_frame_bytes):
+                len(text_data.encode("utf-8", "surrogatepass")) > limits.max_frame_bytes):
             await self.refuse(ProtocolError(ErrorCode.FRAME_TOO_LARGE))
             return
         try:

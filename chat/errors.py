@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     INVALID_FIELD = "invalid_field"
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     FRAME_TOO_LARGE = "frame_too_large"
+    INVALID_TEXT = "invalid_text"
     # Message bodies.
     EMPTY_BODY = "empty_body"
     BODY_TOO_LONG = "body_too_long"
@@ -82,6 +83,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_FIELD: "Part of the request had the wrong form.",
     ErrorCode.BINARY_NOT_SUPPORTED: "Only text messages can be sent here.",
     ErrorCode.FRAME_TOO_LARGE: "That was too large to send.",
+    ErrorCode.INVALID_TEXT: "Part of your message has characters that could not be read. "
+                            "Please remove them and try again.",
     ErrorCode.EMPTY_BODY: "Your message is empty.",
     ErrorCode.BODY_TOO_LONG: "Your message is too long. Could you split it into parts?",
     ErrorCode.CONTROL_CHARACTERS: "Your message has invisible control characters. "

@@ -39,6 +39,13 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
 _CONTROL_CHARACTER = re.compile(f"[{_CONTROLS}]")
 _CONTROL_OR_BIDI = re.compile(f"[{_CONTROLS}\u202a-\u202e\u2066-\u2069]")
+# A lone (unpaired) surrogate is not a character: JSON lets a client write one as "\ud800",
+# and it cannot be stored, broadcast or written to a log, so no frame may carry one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every number a frame carries (seqs, ids, versions, moods) fits in 18 digits. Python also
+# refuses to convert integers over 4,300 digits with a ValueError; longer numbers are refused
+# before either happens.
+MAX_NUMBER_DIGITS = 18
 
 
 class ProtocolError(HearthError):
@@ -197,10 +204,14 @@ def clean_body(body: str, *, max_chars: int) -> str:
     return body
 
 
+def _is_client_id(value: Any) -> bool:
+    return (isinstance(value, str) and 1 <= len(value) <= CLIENT_ID_MAX_CHARS
+            and bool(_CLIENT_ID.match(value)))
+
+
 def _client_id(data: dict[str, Any]) -> str:
     client_id = _required(data, "client_id")
-    if (not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS
-            or not _CLIENT_ID.match(client_id)):
+    if not _is_client_id(client_id):
         raise ProtocolError(
             ErrorCode.INVALID_FIELD,
             f"client_id must be 1-{CLIENT_ID_MAX_CHARS} letters, digits, '-' or '_'.",
@@ -350,13 +361,65 @@ def _parse_feedback(data: dict[str, Any]) -> FeedbackFrame:
             data, "comment", max_chars=FEEDBACK_COMMENT_MAX_CHARS).strip())
 
 
-def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
+class _NumberTooLongError(Exception):
+    """Raised from inside json.loads for a number with too many digits."""
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _NumberTooLongError
+    return int(digits)
+
+
+def _bounded_float(digits: str) -> float:
+    if len(digits) > MAX_NUMBER_DIGITS * 4:  # no frame field is fractional; keep it cheap
+        raise _NumberTooLongError
+    return float(digits)
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """Whether any string in the decoded frame (keys too, at any depth) has a lone
+    surrogate. Iterative: a deeply nested frame must not exhaust the stack here."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def decode_frame(text: str) -> dict[str, Any]:
+    """The frame as a JSON object, or the ProtocolError naming what is wrong with it: never
+    another exception, whatever a client sent."""
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        data = json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float)
+    except _NumberTooLongError:
+        raise ProtocolError(ErrorCode.INVALID_FIELD,
+                            f"Numbers can have at most {MAX_NUMBER_DIGITS} digits.") from None
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise ProtocolError(ErrorCode.MALFORMED_JSON) from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.NOT_AN_OBJECT, "Every frame must be a JSON object.")
+    # Only an escape ("\ud800") can bring a surrogate into a text frame the server checked
+    # as UTF-8; the scan of the decoded values is skipped for the frames without one.
+    if ("\\u" in text or _SURROGATE.search(text)) and _has_lone_surrogate(data):
+        client_id = data.get("client_id")
+        # The member may see this answer to their message: the plain words, no jargon.
+        raise ProtocolError(ErrorCode.INVALID_TEXT,
+                            client_id=client_id if _is_client_id(client_id) else None)
+    return data
+
+
+def parse_client_frame(text: str, *, max_body_chars: int) -> ClientFrame:
+    """The typed frame, or a ProtocolError with the code to answer: never another exception,
+    whatever the client sent."""
+    data = decode_frame(text)
     frame_type = _required(data, "type")
     if frame_type == "send":
         return _parse_send(data, max_body_chars)

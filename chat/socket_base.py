@@ -7,6 +7,8 @@ from typing import Any
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
+from channels.db import aclose_old_connections
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from uvicorn.protocols.utils import ClientDisconnected
 
@@ -22,7 +24,29 @@ logger = logging.getLogger(__name__)
 CLIENT_GONE: tuple[type[Exception], ...] = (Disconnected, ClientDisconnected)
 
 
+# What uvicorn raises for a frame sent after the socket closed (the client's close arrived,
+# or this consumer already sent its own): a plain RuntimeError, told apart by its text.
+_SEND_AFTER_CLOSE = "Unexpected ASGI message"
+# The close code a socket gets when a handler failed on the server's side.
+INTERNAL_ERROR_CLOSE = 1011
+# A socket flooding refused frames writes at most one log line per this many seconds; the
+# line says how many refusals it stands for.
+REFUSAL_LOG_SECONDS = 10.0
+
+
+def _is_send_after_close(error: RuntimeError) -> bool:
+    return str(error).startswith(_SEND_AFTER_CLOSE)
+
+
 class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
+    # Set once the close is under way (ours or the client's): nothing more is sent.
+    _closed = False
+    # Set once disconnect() has been called, so its clean-up runs exactly once.
+    _disconnected = False
+    # When this socket may log a refusal again, and how many it refused meanwhile.
+    _refusal_log_after = 0.0
+    _refusals_unlogged = 0
+
     @property
     def direct_socket(self) -> Any:
         """This socket's daphne connection, for frames prepared once (hearth/direct_frames)."""
@@ -34,13 +58,48 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
         # frame wait behind queued queries, and in a burst daphne's 10 s handshake timeout
         # drops sockets that arrive late. Every query here goes through database_thread
         # (hearth/database_thread.py), which replaces a failed connection itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            # A handler that raises ends this consumer, and the server never hands it the
+            # websocket.disconnect: its seat, hub entry and groups are cleaned up here, or the
+            # heartbeat would keep a ghost seat fresh for good.
+            self._closed = True
+            await self._disconnect_once(INTERNAL_ERROR_CLOSE)
+            raise
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self._closed = True
+        await self._disconnect_once(message.get("code", 1005))
+        await aclose_old_connections()  # as Channels' own websocket_disconnect does
+        raise StopConsumer
+
+    async def _disconnect_once(self, code: int) -> None:
+        if self._disconnected:
+            return
+        self._disconnected = True
+        try:
+            for group in self.groups:  # Channels' own clean-up, which this replaces
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception as exc:
+            logger.warning("group discard failed: %s", type(exc).__name__)
+        try:
+            await self.disconnect(code)
+        except Exception:
+            # A server-side failure (the database gone): logged, and the heartbeat of no
+            # worker refreshes the seat, so it ages out (rooms.services).
+            logger.exception("socket clean-up failed")
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
                    close: bool = False) -> None:
+        if self._closed:
+            logger.debug("frame for a closed socket dropped")
+            return
         try:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except CLIENT_GONE:
@@ -48,6 +107,26 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
             # websocket.disconnect is queued behind this frame; the consumer must live to
             # handle it, or its presence row and hub entry stay behind for good.
             logger.debug("frame for a closed socket dropped")
+        except RuntimeError as error:
+            if not _is_send_after_close(error):
+                raise
+            self._closed = True
+            logger.debug("frame for a closed socket dropped")
+        if close:
+            self._closed = True
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await super().close(code=code, reason=reason)
+        except CLIENT_GONE:
+            logger.debug("close for a closed socket dropped")
+        except RuntimeError as error:
+            if not _is_send_after_close(error):
+                raise
+            logger.debug("close for a closed socket dropped")
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=encode(frame))

@@ -5,7 +5,6 @@ Parse, check the role, call a service, reply. Every action is audited by the ser
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from chat.events import MODERATORS_GROUP, STAFF_GROUP, aside_group
 from chat.identity import member_id_from_session
 from chat.limits import chat_limits
 from chat.models import Member
-from chat.protocol import CloseCode, ProtocolError, parse_aside_frame
+from chat.protocol import CloseCode, ProtocolError, decode_frame, parse_aside_frame
 from chat.rendering import render_message_html
 from chat.socket_base import HearthSocket
 from hearth.database_thread import database_thread
@@ -228,12 +227,8 @@ class StaffConsumer(HearthSocket):
         try:
             if text_data is None:
                 raise ProtocolError(ErrorCode.BINARY_NOT_SUPPORTED)
-            try:
-                data = json.loads(text_data)
-            except (json.JSONDecodeError, RecursionError):
-                raise ProtocolError(ErrorCode.MALFORMED_JSON) from None
-            if not isinstance(data, dict):
-                raise ProtocolError(ErrorCode.NOT_AN_OBJECT)
+            # The members' decoder: bounded numbers, no lone surrogates, only ProtocolErrors.
+            data = decode_frame(text_data)
             if "type" not in data:
                 raise ProtocolError(ErrorCode.MISSING_FIELD, "The field 'type' is required.")
             if data["type"] not in STAFF_FRAME_TYPES:
@@ -274,10 +269,8 @@ class StaffConsumer(HearthSocket):
 def _safe_ids(text: str | None) -> dict[str, Any]:
     """The ids a refused frame named, so the dashboard can tell which card it was."""
     try:
-        data = json.loads(text or "")
-    except (ValueError, RecursionError):
-        return {}
-    if not isinstance(data, dict):
+        data = decode_frame(text or "")
+    except ProtocolError:
         return {}
     return {name: value for name in ("item_id", "escalation_id", "aside_id", "client_id")
             if isinstance(value := data.get(name), int | str) and not isinstance(value, bool)}

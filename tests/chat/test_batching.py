@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,3 +82,23 @@ async def test_a_failed_write_fails_every_post_in_it_and_the_writer_carries_on(m
     assert all(isinstance(o, RuntimeError) for o in outcomes)
     writer_calls.append(lambda rs: [f"ok-{r.n}" for r in rs])
     assert await writer.submit(_Request(9)) == "ok-9"
+
+
+async def test_a_failed_batch_is_written_again_one_by_one_and_only_the_culprit_fails(
+        monkeypatch):
+    batches: list[list[int]] = []
+
+    def refuses_seven(requests: Sequence[Any]) -> list[Any]:
+        batches.append([r.n for r in requests])
+        if any(r.n == 7 for r in requests):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return [f"stored-{r.n}" for r in requests]
+
+    monkeypatch.setattr(batching_module, "in_database_thread",
+                        lambda write, requests: asyncio.to_thread(write, requests))
+    writer: Any = BatchWriter(refuses_seven)
+    outcomes = await asyncio.gather(*[writer.submit(_Request(n)) for n in (5, 6, 7, 8)],
+                                    return_exceptions=True)
+    assert batches == [[5, 6, 7, 8], [5], [6], [7], [8]]
+    assert outcomes[:2] == ["stored-5", "stored-6"] and outcomes[3] == "stored-8"
+    assert isinstance(outcomes[2], UnicodeEncodeError)

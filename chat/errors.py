@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
     ALREADY_RESOLVED = "already_resolved"
     APPEAL_PENDING = "appeal_pending"
+    MEMBER_IN_DISTRESS = "member_in_distress"
     # Crisis support, staffing and take-aside conversations.
     ROOM_UNSTAFFED = "room_unstaffed"
     ESCALATION_NOT_FOUND = "escalation_not_found"
@@ -116,6 +117,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOTE_TOO_LONG: "That note is too long (at most 500 characters).",
     ErrorCode.MEMBER_NOT_FOUND: "That member isn't here any more.",
     ErrorCode.ALREADY_RESOLVED: "Someone has already dealt with this.",
+    ErrorCode.MEMBER_IN_DISTRESS: "This member has shown signs of distress. A timeout or ban "
+                                  "needs a reason and your confirmation.",
     ErrorCode.APPEAL_PENDING: "You've already asked for this to be looked at again. A "
                               "moderator will get back to you.",
     ErrorCode.ROOM_UNSTAFFED: "This room is open when someone from our team is on duty, and "

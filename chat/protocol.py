@@ -494,7 +494,8 @@ def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str
 SERVER_FRAME_TYPES = (
     "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
     "message_removed", "notice", "rules", "rules_changed", "report_received", "muted",
-    "support", "helpline", "support_requested", "staffing", "take_aside_invite",
+    "support", "helpline", "support_requested", "still_reaching", "staffing",
+    "take_aside_invite",
     "take_aside_state", "take_aside_ack", "take_aside_message", "session_state", "reaction",
     "session_ended", "feedback_received",
 )

@@ -13,9 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat.errors import HearthError
 from chat.identity import current_member, ensure_member
 from chat.limits import chat_limits
+from chat.models import Role
 from chat.services import change_handle, forget_member
 from frontend.forms import AppealForm, HandleForm
+from moderation import fallback
 from moderation.duty import on_duty_count
+from moderation.fallback_status import NOT_CONFIGURED
 from moderation.models import GroundRule, Mute, ReportReason
 from moderation.permissions import can_moderate, can_staff
 from moderation.selectors import decisions_for_member
@@ -143,6 +146,9 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
                           "room": rule.room.slug if rule.room else None} for rule in rules],
         "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),
         "report_reasons": ReportReason.choices,
+        # Only admins can change it; others would only be worried by it.
+        "fallback_warning": NOT_CONFIGURED if member is not None and member.role == Role.ADMIN
+        and not fallback.is_configured() else "",
     })
 
 

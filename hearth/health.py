@@ -7,6 +7,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from moderation.fallback_status import readiness_field
 from moderation.model_reader import ModelState, model_reader
 
 
@@ -41,5 +42,6 @@ def readiness(request: HttpRequest) -> JsonResponse:
     status = "ok" if ready else "unavailable"
     if ready and model["state"] == ModelState.UNAVAILABLE:
         status = "degraded"  # turned on, but not there: the rules screen alone
-    return JsonResponse({"status": status, **checks, "screening_model": model},
+    return JsonResponse({"status": status, **checks, "screening_model": model,
+                         "crisis_fallback": readiness_field()},
                         status=200 if ready else 503)

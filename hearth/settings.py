@@ -240,6 +240,10 @@ HEARTH_SCREENING_MODEL_CPU_SHARE = env_float("HEARTH_SCREENING_MODEL_CPU_SHARE",
 # Seconds an escalation may wait for an acknowledgement before every staff socket and the
 # fallback are alerted.
 HEARTH_ESCALATION_ACK_SECONDS = env_float("HEARTH_ESCALATION_ACK_SECONDS", 60.0, minimum=1.0)
+# After this long with nobody acknowledging, the member is told (once) the team is still
+# being reached, with their helpline again.
+HEARTH_ESCALATION_MEMBER_NOTICE_SECONDS = env_float(
+    "HEARTH_ESCALATION_MEMBER_NOTICE_SECONDS", 120.0, minimum=1.0)
 # How often each worker looks for overdue escalations, due fallback retries and stale shifts.
 HEARTH_WATCH_SECONDS = env_float("HEARTH_WATCH_SECONDS", 5.0, minimum=0.1)
 # A shift with no staff socket seen for this long no longer counts as on duty.

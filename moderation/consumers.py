@@ -20,6 +20,7 @@ from chat.rendering import render_message_html
 from chat.socket_base import HearthSocket
 from hearth.database_thread import database_thread
 from moderation import asides, duty, escalations, services
+from moderation.distress import MemberInDistressError
 from moderation.models import ReviewItem, SanctionKind
 from moderation.permissions import can_moderate, can_staff, require_moderator, require_staff
 from moderation.selectors import open_queue, queue_item_frame
@@ -167,12 +168,14 @@ def _run_moderation(moderator: Member, frame_type: str, data: dict[str, Any]) ->
     if scope not in ("room", "site"):
         raise ProtocolError(ErrorCode.INVALID_FIELD, "scope must be room or site.")
     minutes = _field(data, "duration_minutes", int, required=action == "timeout")
+    confirm_distress = _field(data, "confirm_distress", bool, required=False, default=False)
     author_id, room_id = _item_author(item_id)
     services.sanction_member(
         moderator=moderator, member_id=author_id, kind=SANCTIONS[action],
         rule=_field(data, "rule", str), reason=reason,
         room_id=room_id if scope == "room" else None,
-        duration=_timeout_duration(minutes) if action == "timeout" else None, item_id=item_id)
+        duration=_timeout_duration(minutes) if action == "timeout" else None, item_id=item_id,
+        confirm_distress=confirm_distress)
     return {"type": "action_done", "item_id": item_id, "action": action}
 
 
@@ -242,6 +245,10 @@ class StaffConsumer(HearthSocket):
             if reply["type"] == "duty":
                 self.on_duty = reply["on_duty"]
             await self.send_frame(reply)
+        except MemberInDistressError as refusal:
+            # The dashboard shows why and asks the moderator to confirm, with a reason.
+            await self.refuse(refusal, **_safe_ids(text_data),
+                              distress=refusal.state.as_frame_field())
         except HearthError as refusal:
             await self.refuse(refusal, **_safe_ids(text_data))
         except Exception as exc:

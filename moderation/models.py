@@ -218,6 +218,8 @@ class AuditEntry(models.Model):
     room_slug = models.CharField(max_length=64, blank=True)
     rule = models.CharField(max_length=48, blank=True)
     reason = models.CharField(max_length=500, blank=True)
+    # A sanction given while the member showed signs of distress, confirmed on purpose.
+    member_in_distress = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AuditEntryQuerySet.as_manager()
@@ -335,6 +337,8 @@ class Escalation(models.Model):
     fallback_notified_at = models.DateTimeField(null=True, blank=True)
     # A short code ("http_503", "timeout"), never a message text or an address.
     fallback_last_error = models.CharField(max_length=40, blank=True)
+    # The member was told the team is still being reached (once; survives restarts).
+    member_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

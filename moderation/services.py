@@ -25,7 +25,7 @@ from chat.events import (
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from hearth.hotcache import TimedCache
-from moderation import escalations, notices, support
+from moderation import distress, escalations, notices, support
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -204,14 +204,14 @@ def muted_ids_by_member(*, member_ids: list[int]) -> dict[int, set[int]]:
 
 def _audit(*, actor: Member, action: AuditAction, target: Member | None = None,
            message: Message | None = None, room_slug: str = "", rule: str = "",
-           reason: str = "") -> AuditEntry:
+           reason: str = "", member_in_distress: bool = False) -> AuditEntry:
     return AuditEntry.objects.create(
         actor_id_ref=actor.pk, actor_handle=actor.handle, action=action,
         target_member_id_ref=target.pk if target else None,
         target_handle=target.handle if target else "",
         message_id_ref=message.pk if message else None,
         room_slug=room_slug or (message.room.slug if message else ""), rule=rule,
-        reason=reason[:NOTE_MAX_CHARS])
+        reason=reason[:NOTE_MAX_CHARS], member_in_distress=member_in_distress)
 
 
 def _open_item(item_id: int) -> ReviewItem:
@@ -343,10 +343,12 @@ SANCTION_AUDIT = {SanctionKind.WARNING: AuditAction.WARN, SanctionKind.TIMEOUT: 
 
 def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, rule: str,
                     reason: str, room_id: int | None, duration: timedelta | None = None,
-                    item_id: int | None = None) -> Sanction:
+                    item_id: int | None = None, confirm_distress: bool = False) -> Sanction:
     """Warn, time out or ban. Timeouts end by themselves; a ban lasts until lifted.
 
-    Never called by screening: no automatic sanction exists, least of all for distress.
+    Never called by screening: no automatic sanction exists, least of all for distress. A
+    timeout or ban of someone showing distress (moderation.distress) needs
+    `confirm_distress` and a reason, and its audit row says so.
     """
     require_moderator(moderator)
     reason = _check_reason(reason)
@@ -362,6 +364,10 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         if target.is_staff_member:
             raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
         now = timezone.now()
+        in_distress = (distress.distress_state(member_id=target.pk, now=now)
+                       if kind != SanctionKind.WARNING else None)
+        if in_distress is not None:
+            _check_distress_confirmed(in_distress, confirmed=confirm_distress, reason=reason)
         item = _open_item(item_id) if item_id is not None else None
         was_collapsed = item is not None and item.message.status == MessageStatus.COLLAPSED
         withdrawn = item is not None and item.message.status in (MessageStatus.HELD,
@@ -380,7 +386,8 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         if item is not None:
             _resolve(item, kind)
         _audit(actor=moderator, action=SANCTION_AUDIT[kind], target=target,
-               message=item.message if item else None, rule=rule, reason=reason)
+               message=item.message if item else None, rule=rule, reason=reason,
+               member_in_distress=in_distress is not None)
 
         def announce() -> None:
             tell_member_sockets_sync(target.pk, notices.event(
@@ -399,6 +406,15 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
 
         transaction.on_commit(announce)
     return sanction
+
+
+def _check_distress_confirmed(state: distress.DistressState, *, confirmed: bool,
+                              reason: str) -> None:
+    if not confirmed:
+        raise distress.MemberInDistressError(state)
+    if not reason:
+        raise HearthError(ErrorCode.MISSING_FIELD,
+                          "A timeout or ban of someone in distress needs a reason.")
 
 
 def sanction_for_session(*, host: Member, member: Member, room: Room, remove: bool,

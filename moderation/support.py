@@ -76,6 +76,14 @@ KEPT_FOR_AUTHOR_NOTICE: Final = ("A moderator looked at your message. It stays v
                           "others at risk. You haven't done anything wrong, and you're "
                           "welcome to keep talking about how you feel.")
 
+# Nobody from the team has answered the member's alert yet. Honest (no "someone is coming"
+# we cannot promise), warm, and a person to talk to now.
+STILL_REACHING_TITLE: Final = "We haven't forgotten you"
+STILL_REACHING_BODY: Final = ("We're still trying to reach someone from our team for you, and "
+                              "it's taking longer than we'd like. You don't have to wait for "
+                              "us: the line below is free and confidential, and you can talk "
+                              "to a real person there now.")
+
 REGION_LABELS: Final = {
     "US": "United States", "CA": "Canada", "GB": "United Kingdom", "IE": "Ireland",
     "AU": "Australia", "NZ": "New Zealand", FALLBACK_REGION: "Somewhere else",
@@ -128,6 +136,15 @@ def helpline_frame(*, region: str | None) -> dict[str, Any]:
 def support_requested_frame(*, staff_on_duty: int) -> dict[str, Any]:
     return {"type": "support_requested", "staff_on_duty": staff_on_duty,
             "detail": ASKED_WITH_STAFF if staff_on_duty else ASKED_WITHOUT_STAFF}
+
+
+def still_reaching_frame(*, room_slug: str, room_title: str) -> dict[str, Any]:
+    """Told once to a member whose alert nobody has acknowledged yet. The worldwide line: the
+    member's region is known only to their page, which shows its own line when it has one."""
+    return {"type": "still_reaching", "room": room_slug, "room_title": room_title,
+            "title": STILL_REACHING_TITLE, "body": STILL_REACHING_BODY,
+            "helpline": helpline_frame_field(None), "more_url": MORE_HELPLINES_URL,
+            "emergency": EMERGENCY}
 
 
 def staffing_field(*, staffed_only: bool, on_duty: int, region: str | None) -> dict[str, Any]:

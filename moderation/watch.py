@@ -15,8 +15,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from hearth import metrics
 from hearth.database_thread import database_thread
-from moderation import duty, escalations, fallback
+from moderation import duty, escalations, fallback, waiting
 from rooms import sessions
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def _database_checks(staff_member_ids: list[int]) -> tuple[list[fallback.Fallbac
     for member_id in staff_member_ids:
         duty.touch(member_id=member_id)
     escalations.re_escalate_overdue()
+    waiting.tell_waiting_members()
     sessions.expire_turns()
     return fallback.claim_due(), duty.on_duty_count()
 

@@ -29,6 +29,8 @@ const escalationsEmpty = document.getElementById("escalations-empty");
 const escalationsHeading = document.getElementById("escalations-heading");
 const staffAsidesSection = document.getElementById("staff-asides-section");
 const staffAsidesEl = document.getElementById("staff-asides");
+const soundToggle = document.getElementById("alert-sound");
+const nobodyOnDutyBanner = document.getElementById("nobody-on-duty");
 
 const RULES = JSON.parse(document.getElementById("ground-rules").textContent);
 const RULE_TITLES = new Map(RULES.map((rule) => [rule.code, rule.title]));
@@ -221,7 +223,9 @@ function onError(frame) {
   if (card) {
     const error = card.querySelector(".item-error");
     error.textContent = frame.detail;
+    card.querySelector(".item-status").textContent = "";
     setBusy(card, false);
+    if (frame.code === "member_in_distress") askToConfirmDistress(card, frame.distress || {});
     return;
   }
   pageError.textContent = frame.detail;
@@ -501,11 +505,22 @@ function renderActions(item) {
     field("Reason (optional)", reason, "Shown to the member with a warning, timeout or ban."));
   form.append(fields);
 
+  const crisis = hasCrisisSignal(item);
+  if (crisis) {
+    // Someone may be struggling: the first thing to offer is a person, not a removal.
+    const personGroup = el("fieldset", "action-group");
+    personGroup.append(el("legend", "", `The person, ${item.author.handle}`),
+      el("div", "action-buttons"));
+    personGroup.lastChild.append(button("Take aside", "take_aside"));
+    personGroup.append(el("p", "hint", "Invite them to a private one-to-one chat. They stay anonymous and can say not now."));
+    if (item.author.role !== "member") personGroup.disabled = true;
+    form.append(personGroup);
+  }
   const messageGroup = el("fieldset", "action-group");
   messageGroup.append(el("legend", "", "The message"));
   const messageButtons = el("div", "action-buttons");
-  messageButtons.append(button("Restore", "restore", "secondary"), button("Hide", "hide"),
-    button("Dismiss", "dismiss", "secondary"));
+  messageButtons.append(button("Restore", "restore", "secondary"),
+    button("Hide", "hide", crisis ? "secondary" : ""), button("Dismiss", "dismiss", "secondary"));
   messageGroup.append(messageButtons,
     el("p", "hint", "Restore shows it to the room. Hide removes it from every screen. Dismiss closes this item with no action (a held message is let through)."));
 
@@ -578,6 +593,14 @@ function act(item, form, target) {
   const rule = form.elements.rule;
   error.textContent = "";
   const reason = form.elements.reason.value.trim();
+  if (action === "take_aside") {
+    if (!send({ type: "open_take_aside", item_id: item.id })) {
+      error.textContent = "Not connected right now, so nothing was done. Try again when the page says Live.";
+      return;
+    }
+    status.textContent = "Invitation sent. The chat opens under Private conversations.";
+    return;
+  }
   if (action !== "dismiss" && !rule.value) {
     rule.setAttribute("aria-invalid", "true");
     error.textContent = "Choose the ground rule this is about first.";
@@ -602,6 +625,21 @@ function act(item, form, target) {
       form.elements.duration_minutes.removeAttribute("aria-invalid");
       frame.duration_minutes = minutes;
     }
+    const confirmBox = form.querySelector(".distress-confirm input");
+    if (confirmBox && (action === "timeout" || action === "ban")) {
+      if (!confirmBox.checked) {
+        error.textContent = "This member has shown signs of distress. Tick the box to confirm, or offer a take-aside instead.";
+        confirmBox.focus();
+        return;
+      }
+      if (!reason) {
+        form.elements.reason.setAttribute("aria-invalid", "true");
+        error.textContent = "Write a reason: a timeout or ban of someone in distress needs one.";
+        form.elements.reason.focus();
+        return;
+      }
+      frame.confirm_distress = true;
+    }
     if (action === "ban" && target.dataset.confirm !== "1") {
       // A ban is the last step: ask once more, in place.
       target.dataset.confirm = "1";
@@ -621,6 +659,32 @@ function act(item, form, target) {
   }
   status.textContent = "Working…";
   setBusy(card, true);
+}
+
+function hasCrisisSignal(item) {
+  return (item.signals || []).some((signal) => signal.detector === "crisis")
+    || (item.report_reasons || []).includes("worried");
+}
+
+// The server refused a timeout or ban (member_in_distress): say why, and ask on purpose.
+function askToConfirmDistress(card, distress) {
+  const form = card.querySelector(".item-actions");
+  let box = form.querySelector(".distress-confirm");
+  if (!box) {
+    box = el("div", "distress-confirm notice notice-urgent");
+    const state = distress.open_escalation_id != null
+      ? `They have an open escalation (${tierLabel(distress.tier)}).`
+      : "They showed signs of crisis in the last hour.";
+    const input = el("input");
+    input.type = "checkbox";
+    input.id = `item-${form.closest("li").dataset.id}-confirm-distress`;
+    const label = el("label", "", " I've read their situation, and a timeout or ban is still right. I've written the reason.");
+    label.prepend(input);
+    box.append(el("p", "", state), el("p", "hint", "Distress is never a reason for a sanction. Consider a take-aside first."), label);
+    form.querySelector(".item-error").before(box);
+  }
+  form.elements.reason.setAttribute("aria-required", "true");
+  box.querySelector("input").focus();
 }
 
 // --- member history (audited) -----------------------------------------------------------
@@ -731,11 +795,14 @@ function onDutyFrame(frame) {
     return li;
   }));
   dutyRoster.hidden = !dutyRoster.childElementCount;
+  nobodyOnDutyBanner.hidden = count !== 0;
+  updateAlerts();
 }
 
 dutyToggle.addEventListener("click", () => {
   if (onDuty === null) return;
   pageError.textContent = "";
+  if (!onDuty) prepareAlerts(); // a click: the browser lets us ask and make sound now
   if (!send({ type: onDuty ? "check_out" : "check_in" })) {
     pageError.textContent = "Not connected right now, so your duty status didn't change. Try again when the page says Live.";
     return;
@@ -818,6 +885,7 @@ function onEscalation(frame) {
     // An imminent risk interrupts; everything else waits for a pause. Their own regions, so
     // a queue update that follows does not talk over them.
     speak(escalation.tier === "imminent" ? alertAnnouncer : escalationAnnouncer, text);
+    if (escalation.state === "open" || frame.event === "raised") alertPerson(escalation);
   } else if (frame.event === "updated") {
     announce(`Update on ${escalation.member.handle}: ${tierLabel(escalation.tier)} in ${escalation.room.title}.`);
   } else if (frame.event === "acknowledged" && escalation.acknowledged_by) {
@@ -875,6 +943,116 @@ function refreshEscalations() {
   const open = [...escalations.values()].filter((escalation) => escalation.state === "open").length;
   const text = escalations.size ? `Escalations (${escalations.size}${open ? `, ${open} waiting` : ""})` : "Escalations";
   if (escalationsHeading.textContent !== text) escalationsHeading.textContent = text;
+  updateAlerts();
+}
+
+// --- alerts that reach a person: sound, desktop notification, the tab's title -------------
+// Repeated every REPEAT_MS while anything is unacknowledged, so a missed first alert is not
+// the only one. Notifications name the room only: never a handle, never anyone's words.
+const BASE_TITLE = "Hearth staff";
+const SOUND_KEY = "hearth.staff.alertSound";
+const REPEAT_MS = 30000;
+const BLINK_MS = 1000;
+const BLINKS = 6;
+let audioContext = null;
+let repeatTimer = null;
+let blinkTimer = null;
+
+soundToggle.checked = localStorage.getItem(SOUND_KEY) !== "off";
+soundToggle.addEventListener("change", () => {
+  localStorage.setItem(SOUND_KEY, soundToggle.checked ? "on" : "off");
+  if (soundToggle.checked) prepareAudio();
+});
+
+function unacknowledged() {
+  return [...escalations.values()].filter((escalation) => escalation.state === "open");
+}
+
+function titleFor(count) {
+  return count ? `(${count}) ${BASE_TITLE}` : BASE_TITLE;
+}
+
+function prepareAudio() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  if (!audioContext) audioContext = new Context();
+  if (audioContext.state === "suspended") audioContext.resume().catch(() => {});
+}
+
+function prepareAlerts() {
+  prepareAudio();
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
+}
+
+// Two soft tones, made here: no sound file to fetch.
+function chime() {
+  if (!onDuty || !soundToggle.checked) return;
+  prepareAudio();
+  if (!audioContext || audioContext.state !== "running") return;
+  const start = audioContext.currentTime;
+  for (const [offset, pitch] of [[0, 660], [0.22, 880]]) {
+    const tone = audioContext.createOscillator();
+    const volume = audioContext.createGain();
+    tone.type = "sine";
+    tone.frequency.value = pitch;
+    volume.gain.setValueAtTime(0.0001, start + offset);
+    volume.gain.exponentialRampToValueAtTime(0.25, start + offset + 0.02);
+    volume.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.35);
+    tone.connect(volume).connect(audioContext.destination);
+    tone.start(start + offset);
+    tone.stop(start + offset + 0.4);
+  }
+}
+
+function notify(escalation) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const note = new Notification("Hearth: someone may need help", {
+      body: `A member may need help now — ${escalation.room.title}`,
+      tag: `hearth-escalation-${escalation.id}`,
+      requireInteraction: escalation.tier === "imminent",
+    });
+    note.onclick = () => { window.focus(); note.close(); };
+  } catch { /* some browsers allow notifications only from a service worker */ }
+}
+
+function blinkTitle() {
+  clearInterval(blinkTimer);
+  let left = BLINKS;
+  blinkTimer = setInterval(() => {
+    const count = unacknowledged().length;
+    left -= 1;
+    if (!count || left <= 0) {
+      clearInterval(blinkTimer);
+      blinkTimer = null;
+      document.title = titleFor(count);
+      return;
+    }
+    document.title = left % 2 ? `(${count}) New alert · ${BASE_TITLE}` : titleFor(count);
+  }, BLINK_MS);
+}
+
+function alertPerson(escalation) {
+  chime();
+  notify(escalation);
+  blinkTitle();
+}
+
+function updateAlerts() {
+  const count = unacknowledged().length;
+  if (!blinkTimer || !count) document.title = titleFor(count);
+  if (count && !repeatTimer) {
+    repeatTimer = setInterval(() => {
+      if (!unacknowledged().length) return;
+      chime();
+      blinkTitle();
+    }, REPEAT_MS);
+  } else if (!count && repeatTimer) {
+    clearInterval(repeatTimer);
+    repeatTimer = null;
+  }
 }
 
 function renderEscalation(escalation) {

@@ -258,6 +258,7 @@ function onFrame(text) {
     case "support": return onSupport(frame);
     case "helpline": return onHelpline(frame);
     case "support_requested": return onSupportRequested(frame);
+    case "still_reaching": return onStillReaching(frame);
     case "staffing": return setStaffing(frame);
     case "take_aside_invite":
     case "take_aside_state": return onAsideState(frame);
@@ -1122,6 +1123,27 @@ function onSupport(frame) {
   supportRequested.textContent = "";
   supportError.textContent = "";
   supportCard.dataset.tier = frame.tier;
+  supportCard.hidden = false;
+  supportCard.scrollIntoView({ block: "nearest" });
+  supportTitle.focus();
+  announce(`${frame.title}. ${frame.body}`);
+}
+
+// Nobody from the team has answered yet: say so warmly, and offer the helpline again. The
+// line for this member's region is the one their card showed; the frame's is the worldwide one.
+function onStillReaching(frame) {
+  const line = support && support.helpline ? support.helpline : frame.helpline;
+  supportTitle.textContent = frame.title;
+  supportBody.textContent = frame.body;
+  supportEmergency.textContent = frame.emergency || "";
+  supportEmergency.hidden = !frame.emergency;
+  renderHelpline(supportHelpline, line);
+  renderRegions(support ? support.regions || [] : [], support ? support.region : null);
+  if (frame.more_url) supportMore.href = frame.more_url;
+  supportAsk.hidden = true;
+  supportRequested.textContent = "";
+  supportError.textContent = "";
+  supportCard.dataset.tier = "still_reaching";
   supportCard.hidden = false;
   supportCard.scrollIntoView({ block: "nearest" });
   supportTitle.focus();

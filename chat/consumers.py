@@ -270,20 +270,23 @@ class RoomConsumer(HearthSocket):
             self._refusal_about = {}
 
     async def _handle(self, frame: Any) -> None:
-        if isinstance(frame, SendFrame):
-            await self._handle_send(frame)
-        elif isinstance(frame, ResumeFrame | HistoryFrame | ReportFrame):
-            # Reads and reports share a bucket: each costs a query, a report also a live
-            # update to every moderator.
+        # Every frame type spends from a bucket before anything is done for it: sends and
+        # take-aside messages from the send bucket (in their handlers, which answer with the
+        # client_id), reactions from their own, everything else from the read bucket: each
+        # costs a query or a live update to others.
+        if not isinstance(frame, SendFrame | AsideSendFrame | ReactFrame):
             wait = hub.read_bucket(self.member_id).take()
             if wait:
                 await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
-            elif isinstance(frame, ResumeFrame):
-                await self._handle_resume(frame)
-            elif isinstance(frame, HistoryFrame):
-                await self._handle_history(frame)
-            else:
-                await self._handle_report(frame)
+                return
+        if isinstance(frame, SendFrame):
+            await self._handle_send(frame)
+        elif isinstance(frame, ResumeFrame):
+            await self._handle_resume(frame)
+        elif isinstance(frame, HistoryFrame):
+            await self._handle_history(frame)
+        elif isinstance(frame, ReportFrame):
+            await self._handle_report(frame)
         elif isinstance(frame, AcceptRulesFrame):
             rules = await database_thread(_accept)(self.member_id, self.room_id,
                                                           frame.version)
@@ -291,26 +294,18 @@ class RoomConsumer(HearthSocket):
         elif isinstance(frame, MuteFrame):
             await self._handle_mute(frame)
         elif isinstance(frame, SetRegionFrame):
-            wait = hub.read_bucket(self.member_id).take()
-            if wait:
-                await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
-            else:
-                await self._handle_set_region(frame)
+            await self._handle_set_region(frame)
         elif isinstance(frame, AskForSupportFrame):
             await self._handle_ask_for_support(frame)
         elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
             await self._handle_aside(frame)
         elif isinstance(frame, ReactFrame):
             await self._handle_react(frame)
-        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame | FeedbackFrame):
-            # Each of these writes and tells the whole room: they share the read limit.
-            wait = hub.read_bucket(self.member_id).take()
-            if wait:
-                await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
-            elif isinstance(frame, FeedbackFrame):
-                await self._handle_feedback(frame)
-            elif self.member is not None:  # always: receive acts only for joined sockets
-                await database_thread(_session_frame)(self.member, self.room_id, frame)
+        elif isinstance(frame, FeedbackFrame):
+            await self._handle_feedback(frame)
+        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame) and (
+                self.member is not None):  # always: receive acts only for joined sockets
+            await database_thread(_session_frame)(self.member, self.room_id, frame)
 
     def _groups(self) -> tuple[str, ...]:
         # The room's group is heard once per worker by the hub, not per socket. With the
@@ -484,10 +479,6 @@ class RoomConsumer(HearthSocket):
 
     async def _handle_ask_for_support(self, frame: AskForSupportFrame) -> None:
         if self.member is None or self.room is None:
-            return
-        wait = hub.read_bucket(self.member_id).take()
-        if wait:
-            await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
             return
         await database_thread(escalations.ask_for_support)(
             member=self.member, room=self.room, seq=frame.seq)

@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     # Limits.
     RATE_LIMITED = "rate_limited"
     TOO_MANY_CONNECTIONS = "too_many_connections"
+    TOO_MANY_NEW_SESSIONS = "too_many_new_sessions"
+    TOO_MANY_SOCKET_OPENS = "too_many_socket_opens"
     ROOM_FULL = "room_full"
     # Access.
     UNAUTHENTICATED = "unauthenticated"
@@ -94,6 +96,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
                             "you can send again in a moment.",
     ErrorCode.TOO_MANY_CONNECTIONS: "You have this chat open in too many tabs. "
                                     "Close one and try again.",
+    ErrorCode.TOO_MANY_NEW_SESSIONS: "A lot of new visits have come from your connection "
+                                     "just now. Please wait a few minutes and try again.",
+    ErrorCode.TOO_MANY_SOCKET_OPENS: "Your connection is reconnecting very often. "
+                                     "Please wait a minute and try again.",
     ErrorCode.ROOM_FULL: "This room is full right now, so the group can stay small. "
                          "Please try another room or come back soon.",
     ErrorCode.UNAUTHENTICATED: "Your visit has expired. Reload the page to continue.",

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from chat.errors import ErrorCode, HearthError
 from chat.models import Member
 from chat.services import create_anonymous_member
+from hearth.address_limits import take_new_session
 
 SESSION_MEMBER_KEY = "hearth_member_id"
 
@@ -27,10 +29,21 @@ def current_member(request: HttpRequest) -> Member | None:
     return member
 
 
+class NewSessionsLimitedError(HearthError):
+    """Too many new member sessions from one client address; answered with HTTP 429."""
+
+    def __init__(self, *, retry_after: float) -> None:
+        super().__init__(ErrorCode.TOO_MANY_NEW_SESSIONS)
+        self.retry_after = retry_after
+
+
 def ensure_member(request: HttpRequest) -> Member:
     """The visitor's member, made on their first page visit (no sign-up, no details asked)."""
     member = current_member(request)
     if member is None:
+        wait = take_new_session(request.META.get("REMOTE_ADDR"))
+        if wait:
+            raise NewSessionsLimitedError(retry_after=wait)
         member = create_anonymous_member()
         request.session[SESSION_MEMBER_KEY] = member.pk
         request._hearth_member = member  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from autobahn.exception import Disconnected
@@ -133,11 +134,22 @@ class HearthSocket(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def refuse(self, refusal: HearthError, *, client_id: str | None = None,
                      retry_after: float | None = None, **extra: Any) -> None:
-        # Logged by code only: never the text, never an address.
-        logger.info("frame refused", extra={"code": refusal.code.value})
+        self._log_refusal(refusal)
         frame = error_frame(refusal.code, refusal.detail, client_id=client_id,
                             retry_after=retry_after)
         await self.send_frame({**frame, **extra})
+
+    def _log_refusal(self, refusal: HearthError) -> None:
+        # Logged by code only: never the text, never an address. Bounded per socket, so a
+        # flood of bad frames cannot flood the log.
+        self._refusals_unlogged += 1
+        now = time.monotonic()
+        if now < self._refusal_log_after:
+            return
+        logger.info("frame refused", extra={"code": refusal.code.value,
+                                            "refusals": self._refusals_unlogged})
+        self._refusals_unlogged = 0
+        self._refusal_log_after = now + REFUSAL_LOG_SECONDS
 
     async def room_frame(self, event: dict[str, Any]) -> None:
         """A pre-encoded frame from a group: the same text goes to every socket."""

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django, websockets through the origin check to chat."""
+"""ASGI entry point: HTTP goes to Django, websockets through the handshake checks to chat."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from hearth.direct_frames import ExposeDirectSocket  # noqa: E402
-from hearth.security import OriginValidator  # noqa: E402
+from hearth.security import HandshakeGate  # noqa: E402
+from moderation.fallback_status import warn_if_not_configured  # noqa: E402
 from moderation.model_reader import model_reader  # noqa: E402
 
 # The learned detector loads with the worker, so a missing model is said at start-up (and on
 # /readyz), never discovered on the first message.
 model_reader.load()
+warn_if_not_configured()
 
 http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http
 
@@ -29,6 +31,6 @@ application = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": ExposeDirectSocket(
-            OriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+            HandshakeGate(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -72,6 +73,19 @@ def allowed_origins(name: str = "ALLOWED_ORIGINS") -> list[str]:
                 f"{name} entries must start with http:// or https://, got {origin!r}"
             )
     return [origin.rstrip("/").lower() for origin in origins]
+
+
+def trusted_proxies(name: str = "HEARTH_TRUSTED_PROXIES") -> list[str]:
+    """Addresses or networks of proxies whose X-Forwarded-For and X-Forwarded-Proto are
+    believed; loopback by default (uvicorn's own default). Empty: none."""
+    entries = env_list(name, ["127.0.0.1", "::1"])
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks, got {entry!r}") from exc
+    return entries
 
 
 def local_secret_key(state_dir: Path) -> str:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "hearth.security.SecurityHeadersMiddleware",
+    "hearth.security.AddressLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,6 +177,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Proxies whose forwarded client address and scheme are believed (uvicorn's
+# forwarded_allow_ips under `manage.py serve`). A request still coming from one of them after
+# that carried no client address, and is not limited per address (hearth/address_limits.py).
+HEARTH_TRUSTED_PROXIES = trusted_proxies()
+# Per client address, in this worker's memory only (never stored, never logged): new member
+# sessions (a first page visit makes one) and websocket opens. 0 turns a limit off.
+HEARTH_NEW_SESSIONS_PER_ADDRESS = env_int("HEARTH_NEW_SESSIONS_PER_ADDRESS", 30, minimum=0)
+HEARTH_NEW_SESSIONS_WINDOW_SECONDS = env_float("HEARTH_NEW_SESSIONS_WINDOW_SECONDS", 600.0,
+                                               minimum=1.0)
+HEARTH_SOCKET_OPENS_PER_ADDRESS = env_int("HEARTH_SOCKET_OPENS_PER_ADDRESS", 60, minimum=0)
+HEARTH_SOCKET_OPENS_WINDOW_SECONDS = env_float("HEARTH_SOCKET_OPENS_WINDOW_SECONDS", 60.0,
+                                               minimum=1.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

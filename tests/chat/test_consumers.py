@@ -340,3 +340,29 @@ async def test_mute_applies_to_every_socket_of_the_member():
     assert (await next_of(second, "message"))["client_id"] == "m2"
     for communicator in (first, second, speaker):
         await communicator.disconnect()
+
+
+async def test_a_mute_flood_is_rate_limited_and_logged_once(settings, caplog):
+    settings.HEARTH_READ_BURST = 3
+    settings.HEARTH_READ_PER_SECOND = 0.5
+    room = await database_sync_to_async(make_room)()
+    muter = await database_sync_to_async(make_member)()
+    loud = await database_sync_to_async(make_member)()
+    communicator = await joined(room.slug, muter)
+    caplog.set_level("INFO", logger="chat.socket_base")
+    for i in range(12):
+        await send(communicator, {"type": "mute" if i % 2 else "unmute", "handle": loud.handle})
+    answers: list[dict[str, Any]] = []
+    while len(answers) < 12:
+        frame = json.loads(await communicator.receive_from(timeout=2))
+        if frame["type"] in {"muted", "error"}:
+            answers.append(frame)
+    refusals = [frame for frame in answers if frame["type"] == "error"]
+    # accept_rules spent one of the burst of 3.
+    assert len(refusals) == 10
+    assert {frame["code"] for frame in refusals} == {ErrorCode.RATE_LIMITED}
+    assert all(frame["retry_after"] > 0 for frame in refusals)
+    # Ten refusals, one log line, no traceback.
+    logged = [record for record in caplog.records if record.getMessage() == "frame refused"]
+    assert len(logged) == 1 and logged[0].exc_info is None
+    await communicator.disconnect()

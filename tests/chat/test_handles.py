@@ -44,3 +44,31 @@ def test_refuses_bad_handles_with_the_rule(handle, code):
     with pytest.raises(HearthError) as caught:
         validate_handle(handle)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    "handle",
+    [
+        "staff", "Team", "MOD", "admin", "hearth", "Official", "support", "helpline",
+        "St4ff", "adm1n", "m0d", "m0d42", "he1pline", "0fficial", "Staff_1", "stAAAff",
+        "s.t.a.f.f", "s-t-a-f-f", "s_t_a_f_f", "ModTeam", "Hearth_Team", "Staff-Support",
+        "\u0455taff",  # Cyrillic small dze for "s"
+        "\u0405\u0422\u0410FF",  # Cyrillic capitals
+        "\u039c\u039fD",  # Greek capitals Mu, Omicron
+        "h\u0435arth",  # Cyrillic small ie for "e"
+        "RealModerator7",
+    ],
+)
+def test_refuses_reserved_names_and_their_look_alikes(handle):
+    with pytest.raises(HearthError) as caught:
+        validate_handle(handle)
+    assert caught.value.code == ErrorCode.HANDLE_RESERVED
+
+
+@pytest.mark.parametrize(
+    "handle",
+    ["Modest", "Teamwork", "Admiral", "Hearthstone", "Supportive", "Staffy", "KindWillow3",
+     "QuietHeron42", "moth_lamp"],
+)
+def test_ordinary_names_near_reserved_ones_are_accepted(handle):
+    assert validate_handle(handle) == handle

@@ -35,14 +35,27 @@ def test_settings_refuse_to_load_with_a_wildcard_origin(tmp_path):
 
 def test_origin_check():
     allowed = ["https://chat.example.org"]
-    assert origin_is_allowed("https://chat.example.org", "anything", allowed)
-    assert not origin_is_allowed("https://evil.example", "chat.example.org", allowed)
-    assert not origin_is_allowed(None, "chat.example.org", allowed)
+    assert origin_is_allowed("https://chat.example.org", "anything", allowed, scheme="https")
+    assert not origin_is_allowed("https://evil.example", "chat.example.org", allowed,
+                                 scheme="https")
+    assert not origin_is_allowed(None, "chat.example.org", allowed, scheme="https")
     # Without a list: same origin only.
-    assert origin_is_allowed("http://127.0.0.1:8000", "127.0.0.1:8000", [])
-    assert not origin_is_allowed("http://127.0.0.1:9000", "127.0.0.1:8000", [])
-    assert not origin_is_allowed("null", "127.0.0.1:8000", [])
-    assert not origin_is_allowed("", "127.0.0.1:8000", [])
+    assert origin_is_allowed("http://127.0.0.1:8000", "127.0.0.1:8000", [], scheme="http")
+    assert not origin_is_allowed("http://127.0.0.1:9000", "127.0.0.1:8000", [], scheme="http")
+    assert not origin_is_allowed("null", "127.0.0.1:8000", [], scheme="http")
+    assert not origin_is_allowed("", "127.0.0.1:8000", [], scheme="http")
+
+
+def test_origin_scheme_must_be_the_sockets_own():
+    # An https page on an http server, and an http page on an https one: both refused, with
+    # or without an allowlist.
+    assert not origin_is_allowed("https://127.0.0.1:8000", "127.0.0.1:8000", [], scheme="http")
+    assert not origin_is_allowed("http://chat.example.org", "chat.example.org", [],
+                                 scheme="https")
+    assert not origin_is_allowed("https://chat.example.org", "chat.example.org",
+                                 ["https://chat.example.org"], scheme="http")
+    assert origin_is_allowed("https://chat.example.org", "chat.example.org", [],
+                             scheme="https")
 
 
 def test_typed_env_readers(monkeypatch):

@@ -77,6 +77,9 @@ class Command(BaseCommand):
             access_log=False, log_level="warning", server_header=False,
             # Room for a burst of connects (each one a member arriving) while joins are made.
             backlog=4096,
+            # Forwarded client address and scheme from these proxies only (settings).
+            proxy_headers=bool(settings.HEARTH_TRUSTED_PROXIES),
+            forwarded_allow_ips=list(settings.HEARTH_TRUSTED_PROXIES),
         )
 
 

@@ -566,8 +566,11 @@ def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...],
         escalations.record_for_message(message=message, signals=signals)
         visible = message.status == MessageStatus.VISIBLE and not decided
         collapse = visible and any(s.kind == SignalKind.METHOD_DETAIL for s in signals)
+        # Only a reading sure enough (HIGH) takes a message from the room; a less sure one
+        # (MEDIUM) puts it in front of a moderator and leaves it where it is.
         hold = (visible and not collapse
-                and any(s.detector == HARASSMENT_DETECTOR for s in signals)
+                and any(s.detector == HARASSMENT_DETECTOR and s.severity >= Severity.HIGH
+                        for s in signals)
                 and policy_actions(room_id=message.room_id).for_detector(HARASSMENT_DETECTOR)
                 in (ScreeningAction.HOLD, ScreeningAction.BLOCK))
         if collapse or hold:

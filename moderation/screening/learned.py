@@ -194,13 +194,20 @@ class Thresholds:
     worried: float
     # P(method) at or above: details of a method, collapsed for the room.
     method: float
-    # P(insult) + P(threat) + P(incitement) at or above: aimed harassment.
+    # P(insult) + P(threat) + P(incitement) at or above: aimed harassment, for a moderator to
+    # look at (the message stays in the room).
     harassment: float
     # The static gate's P(anything to flag) at or above: the encoder reads the message.
     gate: float
+    # The same sum at or above: sure enough to take the message from the room while a
+    # moderator looks (HIGH severity; below it, MEDIUM: flagged for review only). A model
+    # that misreads an innocent message should cost a moderator a glance, not a member
+    # their voice. Heads without it hold at `harassment`.
+    harassment_hold: float = 0.0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Thresholds:
+        data = {"harassment_hold": data.get("harassment"), **data}
         values = {name: float(data[name]) for name in cls.__dataclass_fields__}
         if not all(0.0 < value <= 1.0 for value in values.values()):
             raise ModelUnavailableError("a threshold in heads.json is outside (0, 1]")
@@ -339,10 +346,13 @@ def signals_for(reading: Reading, thresholds: Thresholds) -> list[Signal]:
         found.append(Signal(detector=DetectorName.CRISIS, kind=SignalKind.METHOD_DETAIL,
                             rule=Rule.NO_METHOD_DETAILS, severity=Severity.HIGH))
     harassment = reading.harassment
-    if 1.0 - harassment["none"] >= thresholds.harassment:
+    aimed = 1.0 - harassment["none"]
+    if aimed >= thresholds.harassment:
         kind = max(("insult", "threat", "incitement"), key=lambda k: harassment[k])
+        sure = aimed >= max(thresholds.harassment_hold, thresholds.harassment)
         found.append(Signal(detector=DetectorName.HARASSMENT, kind=_HARASSMENT_KINDS[kind],
-                            rule=Rule.RESPECT, severity=Severity.HIGH))
+                            rule=Rule.RESPECT,
+                            severity=Severity.HIGH if sure else Severity.MEDIUM))
     return found
 
 

@@ -63,6 +63,20 @@ def test_aimed_harassment_the_rules_missed_is_held_for_review():
     assert not Sanction.objects.exists()
 
 
+def test_a_less_sure_harassment_reading_puts_the_message_before_a_moderator_and_leaves_it():
+    message = stored()
+    unsure = Signal(detector=DetectorName.HARASSMENT, kind=SignalKind.INSULT, rule=Rule.RESPECT,
+                    severity=Severity.MEDIUM)
+    outcome = services.apply_model_signals(message_id=message.pk, signals=(unsure,))
+    assert outcome is not None and not outcome.held and outcome.card_tier == ""
+    message.refresh_from_db()
+    assert message.status == MessageStatus.VISIBLE
+    item = ReviewItem.objects.get(message=message)
+    assert [(s["kind"], s["severity"], s["model"]) for s in item.signals] == [
+        ("insult", int(Severity.MEDIUM), True)]
+    assert not Sanction.objects.exists()
+
+
 def test_a_message_already_held_is_not_changed_but_its_item_learns_the_signal():
     message = stored()
     services.apply_model_signals(message_id=message.pk, signals=(INSULT,))

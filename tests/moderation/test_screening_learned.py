@@ -19,7 +19,7 @@ from moderation.screening.learned import (
     Thresholds,
     signals_for,
 )
-from moderation.screening.types import SignalKind
+from moderation.screening.types import DetectorName, Severity, SignalKind
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_a_binary_head_gives_probabilities_that_sum_to_one():
 
 
 THRESHOLDS = Thresholds(at_risk=0.5, imminent=0.4, concern=0.5, worried=0.6, method=0.5,
-                        harassment=0.5, gate=0.3)
+                        harassment=0.5, gate=0.3, harassment_hold=0.8)
 
 
 def reading(**crisis: float) -> Reading:
@@ -132,6 +132,32 @@ def reading(**crisis: float) -> Reading:
 ])
 def test_probabilities_become_the_protocols_tiers(probabilities, kinds):
     assert {s.kind for s in signals_for(reading(**probabilities), THRESHOLDS)} == kinds
+
+
+def aimed(none: float) -> Reading:
+    return Reading(crisis=reading(none=1.0).crisis, method=0.0,
+                   harassment={"none": none, "insult": 1.0 - none, "threat": 0.0,
+                               "incitement": 0.0})
+
+
+@pytest.mark.parametrize(("none", "severity"), [
+    (0.6, None), (0.5, Severity.MEDIUM), (0.3, Severity.MEDIUM), (0.2, Severity.HIGH),
+    (0.0, Severity.HIGH)])
+def test_only_a_sure_harassment_reading_is_high_enough_to_hold(none, severity):
+    found = [s.severity for s in signals_for(aimed(none), THRESHOLDS)
+             if s.detector == DetectorName.HARASSMENT]
+    assert found == ([] if severity is None else [severity])
+
+
+def test_heads_without_a_hold_threshold_hold_at_the_flag_threshold():
+    values = {"at_risk": 0.5, "imminent": 0.4, "concern": 0.5, "worried": 0.6, "method": 0.5,
+              "harassment": 0.7, "gate": 0.3}
+    thresholds = Thresholds.from_json(values)
+    assert thresholds.harassment_hold == 0.7
+    [signal] = signals_for(aimed(0.25), thresholds)
+    assert signal.severity == Severity.HIGH
+    with pytest.raises(ModelUnavailableError):
+        Thresholds.from_json({**values, "harassment_hold": 1.5})
 
 
 def test_harassment_takes_its_likeliest_kind():

@@ -232,12 +232,11 @@ HEARTH_REACTION_BURST = env_int("HEARTH_REACTION_BURST", 10, minimum=1)
 HEARTH_REACTION_PER_SECOND = env_float("HEARTH_REACTION_PER_SECOND", 2.0, minimum=0.01)
 
 # --- The learned detector (moderation/model_reader.py; docs/screening.md) --------------------
-# Off by default in this release: measured on held-out chat it finds 0.90 of crisis messages
-# (the rules alone 0.30), but it also reads some short greetings as imminent and some offers
-# of a phone number as threats (docs/screening.md, "Known failure modes"), which would page
-# staff and hold innocent messages. "true" turns it on: it reads every message after it is
-# delivered and raises what the rules missed.
-HEARTH_SCREENING_MODEL = env_bool("HEARTH_SCREENING_MODEL", False)
+# On by default: it reads every message after it is delivered and raises what the rules
+# missed (on held-out chat it finds 0.90 of crisis messages, the rules alone 0.30). It still
+# pages staff for a few everyday goodbyes (docs/screening.md, "Known failure modes"). "false"
+# screens with the rules alone (a smaller install, a slower CPU).
+HEARTH_SCREENING_MODEL = env_bool("HEARTH_SCREENING_MODEL", True)
 # Where encoder.onnx, tokenizer.json, static.npy and heads.json are; the shipped model when
 # empty. A directory that lacks them is reported at start-up and on /readyz, never fatal.
 HEARTH_SCREENING_MODEL_DIR = env_str("HEARTH_SCREENING_MODEL_DIR", "")

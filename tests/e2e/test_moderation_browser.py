@@ -51,7 +51,9 @@ def test_report_reaches_the_moderator_live_and_hiding_removes_it_everywhere(visi
     before = unique("Long day, glad to be here")
     alice.send(before)
     bob.wait_for_message(before)
-    hurtful = unique("Nobody here actually cares about you")
+    # Hurtful but not sure harassment: the model puts it in the queue and leaves it in the
+    # room, where a member reports it ("nobody here cares about you" is taken away).
+    hurtful = unique("Some people in this room just want attention")
     bob.send(hurtful)
     alice.wait_for_message(hurtful)
     after = unique("That's not true, we do")

@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,26 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.fanout.options import PROJECT_ROOT
-from bench.fanout.servers import LIFTED_LIMITS, Process, free_port, start, wait_until_healthy
+from bench.fanout.servers import (
+    LIFTED_LIMITS,
+    Process,
+    free_port,
+    redis_answers,
+    start,
+    wait_until_healthy,
+)
 
 READY_TIMEOUT = 30.0
 
 
 def _wait_for_redis(process: Process) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
-    while not _redis_answers(process.port):
+    while not redis_answers(process.port):
         if process.popen.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not start (see {process.log})")
         time.sleep(0.05)
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @dataclass

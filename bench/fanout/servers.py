@@ -135,7 +135,7 @@ def start_own_redis(work_dir: Path, cpus: frozenset[int] | None) -> Process:
                     cwd=work_dir, env=dict(os.environ), log=work_dir / "redis.log", port=port,
                     cpus=cpus)
     deadline = time.monotonic() + 20
-    while not _redis_answers(port):
+    while not redis_answers(port):
         if process.popen.poll() is not None or time.monotonic() > deadline:
             process.stop()
             raise RuntimeError(f"redis-server did not start:\n{_tail(process.log)}")
@@ -143,7 +143,7 @@ def start_own_redis(work_dir: Path, cpus: frozenset[int] | None) -> Process:
     return process
 
 
-def _redis_answers(port: int) -> bool:
+def redis_answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import views
+from frontend import staff_views, views
 from rooms import views as session_views
 
 app_name = "frontend"
@@ -18,6 +18,6 @@ urlpatterns = [
          name="session-calendar"),
     path("sessions/feedback/", session_views.host_feedback, name="session-feedback"),
     path("sessions/feedback/trends/", session_views.feedback_trends, name="feedback-trends"),
-    path("staff/login/", views.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/login/", staff_views.StaffLoginView.as_view(), name="staff-login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
 ]

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "chat.staff_middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -198,6 +199,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Staff sign-in (chat/staff_login.py): wrong passwords allowed per username in a window, in the
+# shared cache; the next try is refused, right password or not, until the window ends.
+HEARTH_STAFF_LOGIN_ATTEMPTS = env_int("HEARTH_STAFF_LOGIN_ATTEMPTS", 5, minimum=1)
+HEARTH_STAFF_LOGIN_WINDOW_SECONDS = env_float("HEARTH_STAFF_LOGIN_WINDOW_SECONDS", 60.0,
+                                              minimum=1.0)
+# A staff session ends after this long without a request or a dashboard frame; members'
+# sessions keep SESSION_COOKIE_AGE.
+HEARTH_STAFF_IDLE_SECONDS = env_int("HEARTH_STAFF_IDLE_SECONDS", 12 * 60 * 60, minimum=60)
 LOGIN_URL = "frontend:staff-login"
 LOGIN_REDIRECT_URL = "frontend:directory"
 LOGOUT_REDIRECT_URL = "frontend:directory"

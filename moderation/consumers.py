@@ -18,6 +18,7 @@ from chat.models import Member
 from chat.protocol import CloseCode, ProtocolError, decode_frame, parse_aside_frame
 from chat.rendering import render_message_html
 from chat.socket_base import HearthSocket
+from chat.staff_login import staff_session_expired, touch_staff_session
 from hearth.database_thread import database_thread
 from moderation import asides, duty, escalations, services
 from moderation.distress import MemberInDistressError
@@ -43,6 +44,8 @@ STAFF_SERVER_FRAME_TYPES = ("queue", "queue_item", "queue_item_removed", "member
 
 
 def _staff_from_session(session: Any) -> Member:
+    if staff_session_expired(session):
+        raise HearthError(ErrorCode.UNAUTHENTICATED)
     member_id = member_id_from_session(session)
     member = Member.objects.filter(pk=member_id).first() if member_id else None
     if member is None:
@@ -50,6 +53,12 @@ def _staff_from_session(session: Any) -> Member:
     if not can_staff(member):
         raise HearthError(ErrorCode.FORBIDDEN)
     return member
+
+
+def _keep_session_alive(session: Any) -> None:
+    """A frame from the dashboard is activity: the staff session's idle clock starts again."""
+    if touch_staff_session(session):
+        session.save()
 
 
 def _snapshot(member: Member) -> list[dict[str, Any]]:
@@ -241,6 +250,7 @@ class StaffConsumer(HearthSocket):
                 frame = parse_aside_frame(data, max_body_chars=chat_limits().max_body_chars)
                 await handle_aside_frame(self, self.staff, frame)
                 return
+            await database_thread(_keep_session_alive)(self.scope["session"])
             reply = await database_thread(_run)(self.staff, data)
             if reply["type"] == "duty":
                 self.on_duty = reply["on_duty"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,8 +174,19 @@ class Visitor:
                  w.vanished = w.vanished.filter(t => !t.includes(text)); }""", text)
 
 
+# How many times one text may be sent in a run. The shipped model reads every message, so a
+# random tag would give each run a different reading; "[n]" per text keeps them the same, and
+# tests/e2e/test_texts.py checks every text with each tag up to this one reads the same way.
+UNIQUE_REPEATS = 6
+_times_sent: Counter[str] = Counter()
+
+
 def unique(text: str) -> str:
-    return f"{text} [{secrets.token_hex(3)}]"
+    """`text` tagged so no other message in the run has it: "[1]" the first time, then "[2]"."""
+    _times_sent[text] += 1
+    repeat = _times_sent[text]
+    assert repeat <= UNIQUE_REPEATS, f"{text!r} sent more than {UNIQUE_REPEATS} times in a run"
+    return f"{text} [{repeat}]"
 
 
 def forward(socket: Any, to_page: Callable[[Any, Any, Any], None] | None = None) -> Any:

@@ -189,7 +189,7 @@ def test_crisis_card_alert_take_aside_and_resolve(visitor, moderator, tmp_path: 
     private_box.press("Enter")
     expect(staff_panel.locator(".aside-message", has_text=from_alice)).to_have_count(1)
     expect(invitation.locator(".aside-message.pending")).to_have_count(0)
-    from_mod = unique("I'm glad you told us. I'm here, take your time")
+    from_mod = unique("Thank you for telling us. I'm here with you")
     mod_box = staff_panel.get_by_label(f"Private message to {alice.handle}")
     mod_box.fill(from_mod)
     staff_panel.get_by_role("button", name="Send privately").click()

@@ -82,18 +82,18 @@ def test_member_who_drops_offline_catches_up_without_losing_or_repeating(visitor
     alice, bob = visitor(), visitor()
     alice.open_room("low-days")
     bob.open_room("low-days")
-    before = unique("Before the tunnel")
+    before = unique("Before going offline")
     alice.send(before)
     bob.wait_for_message(before)
 
     bob.context.set_offline(True)
     expect(bob.page.locator("#connection-state")).not_to_have_text("Connected")
-    stranded = unique("Typed in the tunnel")
+    stranded = unique("Typed while offline")
     bob.send(stranded)
     expect(bob.with_text(stranded)).to_have_count(1)
     expect(bob.with_text(stranded)).to_contain_text("Sending…")
 
-    missed = [unique(f"While you were away {n}") for n in (1, 2, 3)]
+    missed = [unique("While you were away") for _ in range(3)]
     for body in missed:
         alice.send(body)
         alice.wait_for_message(body)
@@ -509,14 +509,14 @@ def test_member_mutes_and_unmutes_a_handle_with_the_keyboard(visitor):
     expect(muted_list).to_contain_text(alice.handle)
     expect(page.locator("#notices")).to_contain_text(f"You won't see messages from {alice.handle}")
 
-    while_muted = unique("Breathing exercises help me a bit")
+    while_muted = unique("Counting breaths helps me a little")
     alice.send(while_muted)
     alice.wait_for_message(while_muted)
     page.wait_for_timeout(800)
     expect(bob.with_text(while_muted)).to_have_count(0)
 
     # Escape closes a menu and puts focus back on its button.
-    other = unique("Me too, most nights")
+    other = unique("Me too, most evenings")
     hello_from_carol = visitor()
     hello_from_carol.open_room("evening-anxiety-circle")
     hello_from_carol.send(other)
@@ -554,9 +554,9 @@ def test_pages_render_at_desktop_and_phone_sizes(visitor, name, viewport, tmp_pa
         alice.page, f"the rules panel in dark colours at {name} size"))
     alice.accept_rules()
     bob.open_room("veterans-trauma")
-    for who, body in ((alice, "Evening all."), (bob, "Hey, good to see you here."),
-                      (alice, "Rough week, but a better day today.")):
-        text = unique(body)
+    for who, text in ((alice, unique("Evening all.")),
+                      (bob, unique("Hey, good to see you here.")),
+                      (alice, unique("Rough week, but a better day today."))):
         who.send(text)
         who.wait_for_message(text)
     masked = unique("Text me on 07700 900123 if you like")

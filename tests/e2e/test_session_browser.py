@@ -293,7 +293,7 @@ def test_hosted_session_through_every_phase(visitor, servers, host_account, tmp_
     expect(op.locator("#session-sharer")).to_contain_text(f"{me} is sharing")
     expect(op.get_by_role("button", name="Raise my hand")).to_be_visible()
 
-    share = unique("This week I managed to go for a walk every morning")
+    share = unique("This week I went for a walk most mornings")
     member.send(share)
     host.wait_for_message(share)
     other.wait_for_message(share)

@@ -39,6 +39,21 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+# The longest retention period a setting or a room may ask for: ten years. Longer is almost
+# certainly a typo (days for hours, an extra zero), and keeping members' words that long is
+# not something to do by accident.
+MAX_RETENTION_DAYS = 3650
+
+
+def env_days(name: str, default: int) -> int:
+    """A retention period in whole days: at least 1, at most MAX_RETENTION_DAYS."""
+    value = env_int(name, default, minimum=1)
+    if value > MAX_RETENTION_DAYS:
+        raise ImproperlyConfigured(
+            f"{name} must be at most {MAX_RETENTION_DAYS} days (ten years), got {value}")
+    return value
+
+
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":

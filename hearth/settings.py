@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hearth.env import (
     allowed_origins,
     env_bool,
+    env_days,
     env_float,
     env_int,
     env_list,
@@ -285,6 +286,34 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "hearth@localhost")
+
+# --- Retention (hearth/retention.py; docs/operations.md, "Retention") -------------------------
+# Whole days, 1 to 3650; `manage.py purge` deletes what is older (daily, deploy/systemd).
+# Room messages: a room's own setting (admin) wins over this site default.
+HEARTH_RETENTION_MESSAGE_DAYS = env_days("HEARTH_RETENTION_MESSAGE_DAYS", 30)
+# Resolved review items and escalations, reports and appeals, after they were settled.
+HEARTH_RETENTION_REVIEW_DAYS = env_days("HEARTH_RETENTION_REVIEW_DAYS", 90)
+# Take-aside (one-to-one) transcripts, after the conversation ended.
+HEARTH_RETENTION_TRANSCRIPT_DAYS = env_days("HEARTH_RETENTION_TRANSCRIPT_DAYS", 30)
+# Anonymous session feedback, after the session it is about.
+HEARTH_RETENTION_FEEDBACK_DAYS = env_days("HEARTH_RETENTION_FEEDBACK_DAYS", 365)
+# Sanctions, after they ended (a ban without an end stays).
+HEARTH_RETENTION_SANCTION_DAYS = env_days("HEARTH_RETENTION_SANCTION_DAYS", 180)
+# Audit rows; after the shorter identify period the member in them is an opaque id.
+HEARTH_RETENTION_AUDIT_DAYS = env_days("HEARTH_RETENTION_AUDIT_DAYS", 730)
+HEARTH_RETENTION_AUDIT_IDENTIFY_DAYS = env_days("HEARTH_RETENTION_AUDIT_IDENTIFY_DAYS", 90)
+if HEARTH_RETENTION_AUDIT_IDENTIFY_DAYS > HEARTH_RETENTION_AUDIT_DAYS:
+    raise ImproperlyConfigured(
+        "HEARTH_RETENTION_AUDIT_IDENTIFY_DAYS must not be longer than HEARTH_RETENTION_AUDIT_DAYS "
+        f"({HEARTH_RETENTION_AUDIT_IDENTIFY_DAYS} > {HEARTH_RETENTION_AUDIT_DAYS})")
+# Anonymous members with nothing left (no messages, reports, sanctions, take-asides,
+# escalations) and no unexpired session, this long after they were made.
+HEARTH_RETENTION_IDLE_MEMBER_DAYS = env_days("HEARTH_RETENTION_IDLE_MEMBER_DAYS", 30)
+# Rows deleted per transaction: a busy room waits for one batch at most.
+HEARTH_RETENTION_BATCH_SIZE = env_int("HEARTH_RETENTION_BATCH_SIZE", 500, minimum=1)
+# The embedded mode's own daily purge, run by each worker's watcher; off by default (the
+# systemd timer deploy/systemd/hearth-purge.timer runs `manage.py purge` instead).
+HEARTH_RETENTION_PURGE_IN_PROCESS = env_bool("HEARTH_RETENTION_PURGE_IN_PROCESS", False)
 
 # --- Metrics (hearth/metrics.py; docs/operations.md, "Metrics") -----------------------------
 # /metrics answers loopback clients that did not come through a proxy; anyone else needs

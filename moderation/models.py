@@ -192,6 +192,8 @@ class AuditAction(models.TextChoices):
     ASIDE_ACCEPT = "aside_accept", _("Member accepted a take-aside")
     ASIDE_DECLINE = "aside_decline", _("Member declined a take-aside")
     ASIDE_CLOSE = "aside_close", _("Take-aside ended")
+    # The daily retention purge (hearth/retention.py): how many rows of each kind, no content.
+    PURGE = "purge", _("Deleted what retention no longer keeps")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

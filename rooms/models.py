@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from hearth.env import MAX_RETENTION_DAYS
 
 
 class FocusArea(models.TextChoices):
@@ -41,6 +45,15 @@ class Room(models.Model):
     # Open only while someone from the team is on duty; read-only otherwise (with a notice
     # and the helpline card), for rooms where peers should never be alone.
     staffed_only = models.BooleanField(default=False)
+    # Empty: the site default (HEARTH_RETENTION_MESSAGE_DAYS); read through rooms.retention.
+    message_retention_days = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        verbose_name=_("keep messages for (days)"),
+        help_text=format_lazy(_(
+            "How many days this room's messages are kept before the daily purge deletes "
+            "them, from 1 to {maximum}. Leave empty for the site default."),
+            maximum=MAX_RETENTION_DAYS))
     # The highest message sequence number handed out in this room (gap-free, per room).
     last_seq = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,6 +17,7 @@ from moderation import services
 from moderation.models import AuditAction, AuditEntry, SanctionKind
 from tests.factories import make_room, make_staff
 from tests.moderation.support import Item, held_item, reported_item
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +92,12 @@ def test_each_moderator_action_and_history_read_writes_exactly_one_audit_row(
 CRISIS_ACTIONS = {AuditAction.CHECK_IN, AuditAction.CHECK_OUT, AuditAction.ACKNOWLEDGE,
                   AuditAction.RESOLVE, AuditAction.ASIDE_OPEN, AuditAction.ASIDE_ACCEPT,
                   AuditAction.ASIDE_DECLINE, AuditAction.ASIDE_CLOSE}
+# The retention purge's row: tests/moderation/test_retention.py and tests/hearth/.
+RETENTION_ACTIONS = {AuditAction.PURGE}
 
 
 def test_every_audit_action_is_covered():
-    assert {a[0] for a in ACTIONS} | CRISIS_ACTIONS == set(AuditAction)
+    assert {a[0] for a in ACTIONS} | CRISIS_ACTIONS | RETENTION_ACTIONS == set(AuditAction)
 
 
 @pytest.mark.parametrize(("action", "act", "rule", "names_message"), ACTIONS,
@@ -169,7 +172,7 @@ def test_the_admin_shows_the_log_but_never_adds_changes_or_deletes(entry):
     superuser = make_staff(Role.ADMIN)
     assert superuser.user is not None and superuser.user.is_superuser
     client = Client()
-    client.force_login(superuser.user)
+    sign_in_staff(client, superuser)
     request = client.get("/admin/").wsgi_request
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request, entry)

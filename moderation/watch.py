@@ -1,5 +1,5 @@
-"""Each worker's watcher: overdue escalations, the fallback notifier, the duty roster and
-hosted sessions' share timers.
+"""Each worker's watcher: overdue escalations, the fallback notifier, the duty roster,
+hosted sessions' share timers and, when asked for, the daily retention purge.
 
 It needs only the database, so it keeps working with the channel layer down: an alert nobody
 acknowledged still reaches the operator's on-call fallback. Every worker runs one; rows are
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from hearth import metrics
 from hearth.database_thread import database_thread
+from hearth.retention import DailyPurge
 from moderation import duty, escalations, fallback, waiting
 from rooms import sessions
 
@@ -42,9 +45,18 @@ def _record(jobs: list[fallback.FallbackJob], errors: list[str]) -> None:
         fallback.record_result(job, error)
 
 
+def _run_daily_purge(daily_purge: DailyPurge, now: datetime) -> None:
+    try:
+        daily_purge.run(now=now)
+    finally:
+        connection.close()  # a pool thread's own connection, not the sockets' kept one
+
+
 class Watcher:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
+        self.daily_purge = DailyPurge()
+        self.purge_task: asyncio.Task[None] | None = None
         self._last_on_duty: int | None = None
         # Staff dashboards open in this process, by member id (their shifts stay fresh).
         self.staff_sockets: dict[int, int] = {}
@@ -87,6 +99,24 @@ class Watcher:
             await database_thread(duty.announce_staffing)()
         self._last_on_duty = on_duty
         metrics.note_watcher_run()
+        self._start_purge_if_due()
+
+    def _start_purge_if_due(self) -> None:
+        """The purge runs beside the ticks, in a thread of its own with its own connection:
+        a long first purge must not hold back a crisis alert or the sockets' database
+        thread."""
+        now = timezone.now()
+        if self.purge_task is not None and not self.purge_task.done():
+            return
+        if self.daily_purge.due(now=now):
+            self.purge_task = asyncio.get_running_loop().create_task(self._purge(now))
+
+    async def _purge(self, now: datetime) -> None:
+        try:
+            await sync_to_async(_run_daily_purge, thread_sensitive=False)(self.daily_purge, now)
+        except Exception as exc:
+            logger.warning("retention purge failed: %s", type(exc).__name__,
+                           extra={"error": type(exc).__name__})
 
 
 watcher = Watcher()

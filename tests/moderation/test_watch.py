@@ -151,3 +151,44 @@ async def test_an_open_dashboard_keeps_its_shift_fresh(settings):
     assert stale.last_seen_at < fresh.last_seen_at - timedelta(seconds=60)
     assert watcher._task is not None  # staff_connected started the loop on this test's loop
     watcher._task.cancel()
+
+
+# --- the in-process retention purge (HEARTH_RETENTION_PURGE_IN_PROCESS) -------------------------
+
+def _message_from_last_month() -> tuple[int, int, str]:
+    """(room id, seq, room slug) of a message written 31 days ago."""
+    from chat.models import Message
+    from tests.factories import make_member, post_in_room
+
+    room = make_room()
+    message = post_in_room(member=make_member(), room=room, client_id="old",
+                           body="from last month").message
+    Message.objects.filter(pk=message.pk).update(
+        created_at=timezone.now() - timedelta(days=31))
+    return room.pk, message.seq, room.slug
+
+
+async def test_the_watcher_purges_once_a_day_only_when_asked_to(settings):
+    from chat.models import Message
+
+    settings.HEARTH_RETENTION_MESSAGE_DAYS = 30
+    settings.HEARTH_RETENTION_PURGE_IN_PROCESS = False
+    room_id, seq, slug = await database_sync_to_async(_message_from_last_month)()
+    watching = await listener(room_group(room_id))
+    watcher = Watcher()
+    await watcher.check_once()
+    assert watcher.purge_task is None
+    assert await database_sync_to_async(Message.objects.count)() == 1
+
+    settings.HEARTH_RETENTION_PURGE_IN_PROCESS = True
+    await watcher.check_once()
+    assert watcher.purge_task is not None
+    await watcher.purge_task
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    removed = [json.loads(e["text"]) for e in await waiting(watching)]
+    assert {"type": "message_removed", "room": slug, "seqs": [seq],
+            "reason": "expired"} in removed
+    # Not again until tomorrow.
+    first = watcher.purge_task
+    await watcher.check_once()
+    assert watcher.purge_task is first

@@ -38,7 +38,9 @@ class NewSessionsLimitedError(HearthError):
 
 
 def ensure_member(request: HttpRequest) -> Member:
-    """The visitor's member, made on their first page visit (no sign-up, no details asked)."""
+    """The visitor's member, made on their first action that needs one (joining a room,
+    choosing a handle): no sign-up, no details asked. Page views only read
+    (`current_member`), so a crawler or an uptime check leaves no member and no session."""
     member = current_member(request)
     if member is None:
         wait = take_new_session(request.META.get("REMOTE_ADDR"))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat.errors import HearthError
-from chat.identity import current_member, ensure_member
+from chat.identity import NewSessionsLimitedError, current_member, ensure_member
 from chat.limits import chat_limits
 from chat.models import Role
 from chat.services import change_handle, forget_member
@@ -30,7 +33,6 @@ from rooms.selectors import directory as directory_rooms
 
 @require_GET
 def directory(request: HttpRequest) -> HttpResponse:
-    ensure_member(request)
     focus = request.GET.get("focus_area", "")
     focus = focus if focus in FocusArea.values else ""
     audience = request.GET.get("audience", "")
@@ -64,23 +66,42 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def room(request: HttpRequest, slug: str) -> HttpResponse:
-    member = ensure_member(request)
+    # Only read: the page's script asks for a handle (join) before it opens the room.
+    member = current_member(request)
     room_obj = Room.objects.filter(slug=slug, is_active=True).first()
     if room_obj is None:
         raise Http404("room not found")
     muted = (Mute.objects.filter(member=member).select_related("muted")
-             .order_by("muted__handle_key"))
+             .order_by("muted__handle_key")) if member is not None else []
     return render(request, "frontend/room.html", {
         "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars,
         "muted_handles": [mute.muted.handle for mute in muted],
         "report_reasons": ReportReason.choices})
 
 
+@csrf_exempt
+@require_POST
+def join(request: HttpRequest) -> JsonResponse:
+    """The visitor's handle, made now if they have none: the room page asks for it before it
+    opens the room's socket. Exempt from CSRF because it only ever gives a visitor without a
+    handle a new one, which another site can neither choose nor learn; it changes nothing for
+    a visitor who has one."""
+    try:
+        member = ensure_member(request)
+    except NewSessionsLimitedError as error:
+        response = JsonResponse({"code": error.code.value, "detail": error.detail}, status=429)
+        response.headers["Retry-After"] = str(math.ceil(error.retry_after))
+        return response
+    return JsonResponse({"handle": member.handle, "role": member.role})
+
+
 @require_http_methods(["GET", "POST"])
 def me(request: HttpRequest) -> HttpResponse:
-    member = ensure_member(request)
+    member = current_member(request)
     form = HandleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Looking is free; choosing a handle is an action, so it is what makes a member.
+        member = ensure_member(request)
         try:
             change_handle(member=member, new_handle=form.cleaned_data["handle"])
         except HearthError as error:
@@ -91,13 +112,17 @@ def me(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(request, "frontend/me.html", {
         "form": form, "member": member,
-        "decisions": decisions_for_member(member_id=member.pk)}, status=status)
+        "decisions": decisions_for_member(member_id=member.pk) if member is not None else None},
+        status=status)
 
 
 @require_POST
 def appeal(request: HttpRequest) -> HttpResponse:
-    member = ensure_member(request)
+    member = current_member(request)
     form = AppealForm(request.POST)
+    if member is None:
+        messages.error(request, "There's nothing to appeal: you haven't got a handle yet.")
+        return HttpResponseRedirect(reverse("frontend:me"))
     if not form.is_valid():
         messages.error(request, "Please tell us in a few words why (at most 1,000 characters).")
         return HttpResponseRedirect(reverse("frontend:me") + "#appeals")
@@ -123,6 +148,24 @@ def forget_me(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("frontend:me"))
     request.session.flush()
     return HttpResponseRedirect(reverse("frontend:goodbye"))
+
+
+# Crawlers have no business in rooms or on anyone's own pages; the directory may be listed.
+ROBOTS_TXT = """User-agent: *
+Disallow: /rooms/
+Disallow: /me/
+Disallow: /sessions/
+Disallow: /moderation/
+Disallow: /staff/
+Disallow: /admin/
+Disallow: /ws/
+Disallow: /goodbye/
+"""
+
+
+@require_GET
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(ROBOTS_TXT, content_type="text/plain; charset=utf-8")
 
 
 @require_GET

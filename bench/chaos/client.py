@@ -214,12 +214,13 @@ class Member:
                 await self.ws.close()
 
 
-async def session_cookie(port: int, path: str) -> str:
-    """GET a page like a browser and keep the session cookie it sets."""
+async def session_cookie(port: int, path: str = "/me/join/") -> str:
+    """Join like a room page's script does (a page view makes no member) and keep the session
+    cookie it sets."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                     "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         head = (await reader.read()).partition(b"\r\n\r\n")[0].decode("latin-1")
     finally:
@@ -229,4 +230,4 @@ async def session_cookie(port: int, path: str) -> str:
         cookie = value.strip().split(";", 1)[0]
         if name.lower() == "set-cookie" and cookie.startswith(f"{SESSION_COOKIE}="):
             return cookie.partition("=")[2]
-    raise RuntimeError(f"GET {path} set no {SESSION_COOKIE} cookie: {head[:200]}")
+    raise RuntimeError(f"POST {path} set no {SESSION_COOKIE} cookie: {head[:200]}")

@@ -131,7 +131,7 @@ class Chaos:
             port = self.workers.ports[worker]
             self.members.append(Member(
                 index=index, worker=worker, slug=ROOM, port=port,
-                cookie=await session_cookie(port, f"/rooms/{ROOM}/"),
+                cookie=await session_cookie(port),
                 heartbeat=self.options.heartbeat))
         self.readers = [asyncio.create_task(m.stay_connected()) for m in self.members]
         await asyncio.wait_for(asyncio.gather(*(m.connected.wait() for m in self.members)), 60)

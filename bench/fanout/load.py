@@ -245,14 +245,13 @@ class Load:
 
     # --- sessions -----------------------------------------------------------------------
     async def http_sessions(self) -> float:
-        """Each member visits its room's page like a browser and keeps the cookie."""
+        """Each member joins as a room page's script does and keeps the cookie."""
         started = time.perf_counter()
         gate = asyncio.Semaphore(HTTP_CONCURRENCY)
 
         async def visit(member: Member) -> None:
             async with gate:
-                member.cookie = await _session_cookie(self.ports[member.worker],
-                                                      f"/rooms/{member.slug}/")
+                member.cookie = await _session_cookie(self.ports[member.worker])
 
         await asyncio.gather(*(visit(member) for member in self.members))
         return time.perf_counter() - started
@@ -399,7 +398,7 @@ class Load:
         port = self.ports[member.worker]
         try:
             if member.cookie is None:
-                member.cookie = await _session_cookie(port, f"/rooms/{member.slug}/")
+                member.cookie = await _session_cookie(port)
         except Exception as exc:
             member.failure = f"{type(exc).__name__}: {exc}"[:160]
         else:
@@ -656,12 +655,14 @@ async def _sleep_until(due: float) -> None:
         await asyncio.sleep(delay)
 
 
-async def _http_get(port: int, path: str) -> tuple[str, str, bytes]:
-    """GET over plain HTTP/1.1, one connection: the status, the head and the body."""
+async def _http_get(port: int, path: str, method: str = "GET") -> tuple[str, str, bytes]:
+    """A request without a body over plain HTTP/1.1, one connection: the status, the head
+    and the body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                     "User-Agent: hearth-fanout-bench\r\nConnection: close\r\n\r\n".encode())
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                     "User-Agent: hearth-fanout-bench\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n".encode())
         await writer.drain()
         response = await reader.read()
     finally:
@@ -671,12 +672,14 @@ async def _http_get(port: int, path: str) -> tuple[str, str, bytes]:
     return (head.split(" ", 2)[1] if " " in head else "?"), head, body
 
 
-async def _session_cookie(port: int, path: str) -> str:
-    """GET a page and return the session cookie it sets."""
-    status, head, _body = await _http_get(port, path)
+async def _session_cookie(port: int) -> str:
+    """Join like a room page's script does (a page view makes no member) and return the
+    session cookie it sets."""
+    path = "/me/join/"
+    status, head, _body = await _http_get(port, path, method="POST")
     for line in head.split("\r\n")[1:]:
         name, _, value = line.partition(":")
         cookie = value.strip().split(";", 1)[0]
         if name.lower() == "set-cookie" and cookie.startswith(f"{SESSION_COOKIE}="):
             return cookie.partition("=")[2]
-    raise RuntimeError(f"GET {path} (HTTP {status}) set no {SESSION_COOKIE} cookie")
+    raise RuntimeError(f"POST {path} (HTTP {status}) set no {SESSION_COOKIE} cookie")

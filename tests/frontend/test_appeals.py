@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def hidden_message(client):
-    client.get("/")
+    client.post("/me/join/")
     author = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
     room = make_room()
     message = post_in_room(member=author, room=room, client_id="a1", body="hello").message
@@ -79,7 +79,7 @@ def test_a_member_cannot_appeal_someone_elses_hidden_message(client, hidden_mess
     from django.test import Client
 
     other = Client()
-    other.get("/")
+    other.post("/me/join/")
     other.post("/me/appeal/", {"message_id": message.pk, "text": "not mine"})
     item.refresh_from_db()
     assert item.state == ReviewState.RESOLVED

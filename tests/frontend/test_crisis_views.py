@@ -34,7 +34,7 @@ def test_every_staff_role_opens_the_dashboard(client, role):
 
 
 def test_members_get_the_staff_only_page(client):
-    client.get("/")
+    client.post("/me/join/")
     response = client.get("/moderation/")
     assert response.status_code == 403
     assert 'id="escalations"' not in response.content.decode()

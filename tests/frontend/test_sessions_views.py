@@ -233,7 +233,7 @@ def test_a_host_without_sessions_is_told_so(client):
 
 
 def test_members_cannot_see_host_feedback(client):
-    client.get("/")
+    client.post("/me/join/")
     response = client.get("/sessions/feedback/")
     assert response.status_code == 403
     assert "sign in" in response.content.decode()
@@ -242,7 +242,7 @@ def test_members_cannot_see_host_feedback(client):
 @pytest.mark.parametrize("role", [None, Role.PEER_SUPPORTER, Role.MODERATOR])
 def test_only_admins_see_trends(client, role):
     if role is None:
-        client.get("/")
+        client.post("/me/join/")
     else:
         sign_in(client, make_staff(role))
     assert client.get("/sessions/feedback/trends/").status_code == 403
@@ -269,7 +269,7 @@ def test_staff_find_the_dashboard_and_their_session_feedback_in_the_menu(client)
     from chat.models import Role
     from tests.factories import make_staff
 
-    client.get("/")
+    client.post("/me/join/")
     page = client.get("/").content.decode()
     assert "/sessions/feedback/" not in page and ">Dashboard<" not in page
     staff = make_staff(Role.PEER_SUPPORTER)

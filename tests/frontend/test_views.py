@@ -1,7 +1,11 @@
 import re
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
+from django.test import Client
 
+from chat.errors import ErrorCode
 from chat.identity import SESSION_MEMBER_KEY
 from chat.models import Member, Message, Role
 from hearth.security import CONTENT_SECURITY_POLICY
@@ -9,15 +13,58 @@ from tests.factories import make_room, make_staff, post_in_room, staff_username
 
 pytestmark = pytest.mark.django_db
 
+SESSION_COOKIE = django_settings.SESSION_COOKIE_NAME
 
-def test_first_visit_gets_an_anonymous_handle_without_signing_up(client):
+
+def test_a_page_view_without_a_cookie_makes_no_member_and_no_session(client):
     make_room(slug="low-days", focus_area="depression")
-    response = client.get("/")
+    for path in ("/", "/rooms/low-days/", "/me/", "/goodbye/", "/robots.txt"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert SESSION_COOKIE not in response.cookies, path
+    assert not Member.objects.exists()
+    assert not Session.objects.exists()
+    assert "when you join a room" in client.get("/").content.decode()
+    assert "your new handle" in client.get("/rooms/low-days/").content.decode()
+    assert "haven't got a handle yet" in client.get("/me/").content.decode()
+
+
+def test_joining_gives_an_anonymous_handle_without_signing_up(client):
+    make_room(slug="low-days", focus_area="depression")
+    response = client.post("/me/join/")
     assert response.status_code == 200
     member = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
-    assert member.handle in response.content.decode()
-    assert client.get("/").context["member"].pk == member.pk  # same visitor, same handle
+    assert response.json() == {"handle": member.handle, "role": "member"}
+    assert member.handle in client.get("/").content.decode()
+    assert member.handle in client.get("/rooms/low-days/").content.decode()
+    assert client.post("/me/join/").json()["handle"] == member.handle  # same visitor, same handle
     assert Member.objects.count() == 1
+    assert client.get("/me/join/").status_code == 405
+
+
+def test_joining_is_limited_per_address_and_says_so(settings):
+    settings.HEARTH_NEW_SESSIONS_PER_ADDRESS = 2
+    address = "198.51.100.41"  # the test client's own, loopback, is a trusted proxy
+    assert all(Client(REMOTE_ADDR=address).post("/me/join/").status_code == 200
+               for _ in range(2))
+    client = Client(REMOTE_ADDR=address)
+    refused = client.post("/me/join/")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == ErrorCode.TOO_MANY_NEW_SESSIONS
+    assert "wait a few minutes" in refused.json()["detail"]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert Member.objects.count() == 2 and SESSION_MEMBER_KEY not in client.session
+    assert client.get("/").status_code == 200  # looking is never limited
+
+
+def test_robots_txt_keeps_crawlers_out_of_rooms_and_own_pages(client):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"].startswith("text/plain")
+    rules = response.content.decode().splitlines()
+    assert rules[0] == "User-agent: *"
+    for path in ("/rooms/", "/me/", "/moderation/", "/staff/", "/admin/", "/ws/"):
+        assert f"Disallow: {path}" in rules
+    assert "Disallow: /" not in rules  # the directory may be listed
 
 
 def test_directory_groups_by_focus_and_filters_by_hiding(client):
@@ -49,7 +96,9 @@ def test_room_page_and_missing_room(client):
 
 
 def test_change_handle_success_and_refusals(client):
-    client.get("/")
+    response = client.post("/me/", {"handle": ""})
+    assert response.status_code == 400
+    assert not Member.objects.exists()  # a refused choice makes nobody
     response = client.post("/me/", {"handle": "NightOwl"})
     assert response.status_code == 302
     assert Member.objects.get().handle == "NightOwl"
@@ -65,12 +114,12 @@ def test_change_handle_requires_csrf(client):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    strict.get("/")
+    strict.post("/me/join/")
     assert strict.post("/me/", {"handle": "NightOwl"}).status_code == 403
 
 
 def test_forget_me_erases_member_and_messages_and_ends_the_session(client):
-    client.get("/")
+    client.post("/me/join/")
     member = Member.objects.get()
     post_in_room(member=member, room=make_room(), client_id="c1", body="mine")
     response = client.post("/me/forget/")
@@ -85,7 +134,7 @@ def test_forget_me_erases_member_and_messages_and_ends_the_session(client):
 
 def test_staff_login_shows_handle_with_role_badge(client):
     staff = make_staff(Role.PEER_SUPPORTER)
-    client.get("/")  # an anonymous visit first
+    client.post("/me/join/")  # an anonymous member first
     anonymous_id = client.session[SESSION_MEMBER_KEY]
     response = client.post("/staff/login/", {"username": staff_username(staff),
                                              "password": "correct-horse-battery"})
@@ -106,7 +155,7 @@ def test_staff_login_with_wrong_password_is_refused(client):
 
 def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
     staff = make_staff()
-    client.get("/")
+    client.post("/me/join/")
     writer = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
     post_in_room(member=writer, room=make_room(), client_id="k", body="kept")
     client.post("/staff/login/", {"username": staff_username(staff),

@@ -211,15 +211,17 @@ def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 # --- clients --------------------------------------------------------------------------------
 
 def new_session_cookie(base: str) -> str:
-    """Visit the directory like a newcomer and return the session cookie it hands out."""
+    """Join like a newcomer's room page does (a page view makes no member) and return the
+    session cookie it hands out."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    with opener.open(f"{base}/", timeout=30) as response:
+    with opener.open(urllib.request.Request(f"{base}/me/join/", data=b"", method="POST"),
+                     timeout=30) as response:
         response.read()
     for cookie in jar:
         if cookie.name == SESSION_COOKIE and cookie.value:
             return cookie.value
-    raise AssertionError("the directory did not set a session cookie")
+    raise AssertionError("joining did not set a session cookie")
 
 
 async def new_session_cookies(base: str, count: int, concurrency: int = 16) -> list[str]:

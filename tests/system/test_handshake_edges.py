@@ -29,6 +29,7 @@ pytestmark = pytest.mark.system
 ROOM = "the-lounge"
 SOCKET_OPENS = 4
 NEW_SESSIONS = 3
+JOIN = "/me/join/"  # what a room page does first; a page view makes no session
 LIMITS = {
     "HEARTH_SOCKET_OPENS_PER_ADDRESS": str(SOCKET_OPENS),
     "HEARTH_NEW_SESSIONS_PER_ADDRESS": str(NEW_SESSIONS),
@@ -133,14 +134,17 @@ async def test_socket_opens_are_limited_per_forwarded_address(servers: Servers) 
 async def test_new_sessions_are_limited_per_forwarded_address(servers: Servers) -> None:
     busy = {"X-Forwarded-For": "198.51.100.20"}
     for _ in range(NEW_SESSIONS):
-        assert (await http_request(servers, "GET", "/", headers=busy)).status == 200
-    refused = await http_request(servers, "GET", "/", headers=busy)
+        assert (await http_request(servers, "POST", JOIN, headers=busy)).status == 200
+    refused = await http_request(servers, "POST", JOIN, headers=busy)
     assert refused.status == 429
-    assert refused.headers["X-Hearth-Error"] == ErrorCode.TOO_MANY_NEW_SESSIONS
+    assert json.loads(refused.body)["code"] == ErrorCode.TOO_MANY_NEW_SESSIONS
     assert int(refused.headers["Retry-After"]) > 0
     assert SESSION_COOKIE not in (refused.headers.get("Set-Cookie") or "")
+    # Looking makes no session, so it is never refused.
+    assert (await http_request(servers, "GET", "/", headers=busy)).status == 200
     # Another address is unaffected.
-    other = await http_request(servers, "GET", "/", headers={"X-Forwarded-For": "198.51.100.21"})
+    other = await http_request(servers, "POST", JOIN,
+                               headers={"X-Forwarded-For": "198.51.100.21"})
     assert other.status == 200
     # The address is never written to the log.
     assert "198.51.100.20" not in servers.log_text()
@@ -150,7 +154,7 @@ async def test_an_untrusted_peer_cannot_dodge_the_limits_by_forwarding(
         untrusting: Servers) -> None:
     for number in range(NEW_SESSIONS):
         spoofed = {"X-Forwarded-For": f"203.0.113.{number}"}
-        assert (await http_request(untrusting, "GET", "/", headers=spoofed)).status == 200
-    refused = await http_request(untrusting, "GET", "/",
+        assert (await http_request(untrusting, "POST", JOIN, headers=spoofed)).status == 200
+    refused = await http_request(untrusting, "POST", JOIN,
                                  headers={"X-Forwarded-For": "203.0.113.99"})
     assert refused.status == 429

@@ -31,10 +31,10 @@ def _letters(n: int) -> str:
 
 
 async def _new_member(servers: Servers, client_ports: list[int]) -> str:
-    reply = await http_request(servers, "GET", "/")
+    reply = await http_request(servers, "POST", "/me/join/")  # as a room page does first
     client_ports.append(reply.client_port)
     cookie = set_cookies(reply).get(SESSION_COOKIE)
-    assert cookie, "the directory did not set a session cookie"
+    assert cookie, "joining did not set a session cookie"
     return cookie
 
 

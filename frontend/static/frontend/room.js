@@ -166,9 +166,54 @@ function rulesAccepted() {
 }
 
 // --- connection -------------------------------------------------------------------------
+// A visitor gets a handle when they join a room, not when they look at a page: the room's
+// socket needs one, so it is asked for just before the first connect.
+const composerHandle = document.getElementById("composer-handle");
+let joining = false;
+
+function showHandle(handle) {
+  composerHandle.textContent = handle;
+  const youItem = document.getElementById("you-item");
+  if (!youItem) return;
+  youItem.querySelector(".handle").textContent = handle;
+  youItem.hidden = false;
+}
+
+async function joinThenConnect() {
+  if (joining) return;
+  joining = true;
+  let response = null;
+  let answer = {};
+  try {
+    response = await fetch(root.dataset.joinUrl, {
+      method: "POST", credentials: "same-origin", headers: { Accept: "application/json" },
+    });
+    answer = await response.json();
+  } catch {
+    // Offline or a blip: tried again like a reconnect.
+  } finally {
+    joining = false;
+  }
+  if (response && response.ok && answer.handle) {
+    root.dataset.hasHandle = "true";
+    showHandle(answer.handle);
+    connect();
+  } else if (response && response.status === 429) {
+    closedForGood = true;
+    setState("closed", answer.detail || "Please wait a few minutes, then reload this page.");
+    updateComposer();
+  } else {
+    scheduleReconnect();
+  }
+}
+
 function connect() {
   clearTimeout(reconnectTimer);
   if (closedForGood) return;
+  if (root.dataset.hasHandle !== "true") {
+    joinThenConnect();
+    return;
+  }
   if (caughtUpTo !== null) setState("reconnecting", "Reconnecting…");
   ws = new WebSocket(socketUrl(root.dataset.wsPath));
   const socket = ws;
@@ -274,6 +319,7 @@ function onFrame(text) {
 function onWelcome(frame) {
   attempt = 0;
   me = frame.you;
+  showHandle(me.handle);
   heartbeatSeconds = frame.limits.heartbeat_seconds;
   watchSilence();
   setState("connected", "Connected");

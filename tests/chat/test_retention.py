@@ -105,14 +105,15 @@ def test_each_batch_commits_and_messages_posted_during_the_purge_stay(clock: Clo
     room = make_room()
     old = [posted(room, f"old {i}") for i in range(5)]
     clock.advance(timedelta(days=31))
+    scheduled: list[bool] = []
     during: list[Message] = []
 
     def post_once_the_first_batch_commits(sender, **kwargs) -> None:
         # Runs inside a batch's transaction; the post waits for that batch to commit, as a
         # member's post on another connection would, and lands before the next batch.
-        if not during and connection.in_atomic_block:
-            during.append(None)  # type: ignore[arg-type]
-            transaction.on_commit(lambda: during.__setitem__(0, posted(room, "still here")))
+        if not scheduled and connection.in_atomic_block:
+            scheduled.append(True)
+            transaction.on_commit(lambda: during.append(posted(room, "still here")))
 
     post_delete.connect(post_once_the_first_batch_commits, sender=Message)
     try:
@@ -120,9 +121,9 @@ def test_each_batch_commits_and_messages_posted_during_the_purge_stay(clock: Clo
     finally:
         post_delete.disconnect(post_once_the_first_batch_commits, sender=Message)
     assert not Message.objects.filter(pk__in=[m.pk for m in old]).exists()
-    assert during[0] is not None
-    assert remaining() == {during[0].pk}
-    assert during[0].seq == 6  # the room's sequence went on past the purged ones
+    [still_here] = during
+    assert remaining() == {still_here.pk}
+    assert still_here.seq == 6  # the room's sequence went on past the purged ones
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,7 +20,8 @@ from rooms.schedule import validate_duration, validate_time_zone
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin[Room]):
-    list_display = ("title", "slug", "focus_area", "audience", "kind", "capacity", "is_active")
+    list_display = ("title", "slug", "focus_area", "audience", "kind", "capacity", "is_active",
+                    "message_retention_days")
     list_filter = ("focus_area", "audience", "kind", "is_active")
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}

@@ -60,6 +60,8 @@ def test_the_admin_keeps_a_good_period_or_empty_for_the_site_default(value, stor
     form.save()
     room.refresh_from_db()
     assert room.message_retention_days == stored
+    # Operators see each room's period in the list of rooms too.
+    assert "message_retention_days" in admin.site._registry[Room].list_display
 
 
 def test_the_model_refuses_zero_days():

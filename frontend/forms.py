@@ -22,3 +22,10 @@ class AppealForm(forms.Form):
         if bool(data.get("sanction_id")) == bool(data.get("message_id")):
             raise forms.ValidationError("An appeal is about one sanction or one message.")
         return data
+
+
+class ForgetForm(forms.Form):
+    # Erasing can't be undone, so it is never one click: the box must be ticked.
+    confirm = forms.BooleanField(
+        required=True, label="I understand this erases everything and can't be undone",
+        error_messages={"required": "Please tick the box to confirm. Nothing has been erased."})

@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/", views.me, name="me"),
     path("me/join/", views.join, name="join"),
     path("me/forget/", views.forget_me, name="forget-me"),
+    path("me/export/", views.export_me, name="export-me"),
     path("me/appeal/", views.appeal, name="appeal"),
     path("goodbye/", views.goodbye, name="goodbye"),
     path("moderation/", views.moderation_dashboard, name="moderation"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from django.contrib import messages
@@ -18,10 +19,11 @@ from chat.identity import NewSessionsLimitedError, current_member, ensure_member
 from chat.limits import chat_limits
 from chat.models import Role
 from chat.services import change_handle, forget_member
-from frontend.forms import AppealForm, HandleForm
+from frontend.forms import AppealForm, ForgetForm, HandleForm
 from moderation import fallback
 from moderation.duty import on_duty_count
 from moderation.fallback_status import NOT_CONFIGURED
+from moderation.member_data import erasure_summary, member_export
 from moderation.models import GroundRule, Mute, ReportReason
 from moderation.permissions import can_moderate, can_staff
 from moderation.selectors import decisions_for_member
@@ -137,17 +139,43 @@ def appeal(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("frontend:me") + "#appeals")
 
 
-@require_POST
-def forget_me(request: HttpRequest) -> HttpResponse:
+NOTHING_STORED = "Nothing is stored about you: you haven't got a handle yet."
+
+
+@require_GET
+def export_me(request: HttpRequest) -> HttpResponse:
+    """Everything stored about the visitor, as a JSON download (a read: safe to repeat)."""
     member = current_member(request)
-    if member is not None:
-        try:
-            forget_member(member=member)
-        except HearthError as error:
-            messages.error(request, error.detail)
-            return HttpResponseRedirect(reverse("frontend:me"))
-    request.session.flush()
-    return HttpResponseRedirect(reverse("frontend:goodbye"))
+    if member is None:
+        return JsonResponse({"detail": NOTHING_STORED}, status=404,
+                            headers={"Cache-Control": "no-store"})
+    body = json.dumps(member_export(member=member), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="hearth-{timezone.localdate().isoformat()}.json"')
+    response["Cache-Control"] = "no-store"  # not for a shared cache or the back button
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def forget_me(request: HttpRequest) -> HttpResponse:
+    """Erasing asks first: this page says what will go, and only a POST with the box ticked
+    erases. Anything else changes nothing."""
+    member = current_member(request)
+    form = ForgetForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if member is not None:
+            try:
+                forget_member(member=member)
+            except HearthError as error:
+                messages.error(request, error.detail)
+                return HttpResponseRedirect(reverse("frontend:me"))
+        request.session.flush()
+        return HttpResponseRedirect(reverse("frontend:goodbye"))
+    return render(request, "frontend/forget.html", {
+        "form": form, "member": member,
+        "summary": erasure_summary(member=member) if member is not None else None,
+    }, status=400 if request.method == "POST" else 200)
 
 
 # Crawlers have no business in rooms or on anyone's own pages; the directory may be listed.

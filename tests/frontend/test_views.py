@@ -122,14 +122,14 @@ def test_forget_me_erases_member_and_messages_and_ends_the_session(client):
     client.post("/me/join/")
     member = Member.objects.get()
     post_in_room(member=member, room=make_room(), client_id="c1", body="mine")
-    response = client.post("/me/forget/")
+    response = client.post("/me/forget/", {"confirm": "yes"})
     assert response.status_code == 302 and response.url == "/goodbye/"
     assert not Member.objects.filter(pk=member.pk).exists()
     assert not Message.objects.exists()
     assert SESSION_MEMBER_KEY not in client.session
     assert client.get("/goodbye/").status_code == 200
     assert Member.objects.count() == 0  # the goodbye page does not make a new member
-    assert client.get("/me/forget/").status_code == 405
+    assert client.put("/me/forget/").status_code == 405
 
 
 def test_staff_login_shows_handle_with_role_badge(client):

@@ -23,19 +23,25 @@ async def test_forget_me_erases_messages_everywhere_and_closes_the_members_socke
                 pass
             assert seen["handle"] == leaver.handle
 
-        reply = await post_form(servers, cookies[0], "/me/forget/", {})
+        # Without the box ticked nothing goes: the page asks again and the sockets stay.
+        refused = await post_form(servers, cookies[0], "/me/forget/", {})
+        assert refused.status == 400
+        assert "Nothing has been erased" in refused.body
+        still = await leaver.send("still here")
+
+        reply = await post_form(servers, cookies[0], "/me/forget/", {"confirm": "yes"})
         assert reply.status == 302, reply.body[:500]
         assert reply.headers["Location"].endswith("/goodbye/")
 
         removed = await watcher.frame("message_removed")
-        assert removed["seqs"] == [first["seq"], second["seq"]]
+        assert removed["seqs"] == [first["seq"], second["seq"], still["seq"]]
         assert removed["room"] == room
 
         frames, code = await frames_until_close(leaver.ws)
         assert [f["code"] for f in frames if f["type"] == "error"] == ["member_erased"]
         assert code == 4410
 
-        page = await watcher.history(before_seq=second["seq"] + 1, limit=100)
+        page = await watcher.history(before_seq=still["seq"] + 1, limit=100)
         assert [(m["seq"], m["body"]) for m in page["messages"]] == [
             (bystander["seq"], "I stay")]
         assert leaver.handle not in {m["handle"] for m in page["messages"]}

@@ -92,7 +92,7 @@ async def test_logs_hold_no_text_cookies_addresses_or_handles(tmp_path: Path) ->
             # An erasure, with a message of its own.
             erased_body = f"{canary} erase me please"
             await leaver.send(erased_body)
-            reply = await post_form(servers, leaver_cookie, "/me/forget/", {})
+            reply = await post_form(servers, leaver_cookie, "/me/forget/", {"confirm": "yes"})
             client_ports.append(reply.client_port)
             assert reply.status == 302
             _frames, code = await frames_until_close(leaver.ws)

@@ -237,9 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--heartbeat-seconds", type=_positive_float,
         help="HEARTH_HEARTBEAT_SECONDS for the servers (default: Hearth's own)")
     add("--sessions", choices=("http", "direct"),
-        help="how members get session cookies: http = GET /rooms/<slug>/ like a browser; "
-             "direct = created in the database with Hearth's own services in one "
-             "transaction (faster for thousands)")
+        help="how members get session cookies: http = POST /me/join/ as a room page's "
+             "script does; direct = created in the database with Hearth's own services "
+             "in one transaction (faster for thousands)")
     add("--connect-timeout", type=_positive_float,
         help="seconds each socket may take from connect to welcome (default 120)")
     default_server, default_client = _default_cpus()

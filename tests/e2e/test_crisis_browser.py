@@ -415,6 +415,16 @@ def test_staffed_only_room_opens_when_someone_checks_in(visitor, moderator, serv
     room_card = alice.page.locator('li.room-card[data-slug="night-owls"]')
     expect(room_card).to_contain_text("Closed until someone from the team is on duty")
 
+    # The page's room socket passes through here, so the test can decide when it hears that
+    # nobody is on duty any more (the watcher tells rooms within HEARTH_WATCH_SECONDS).
+    not_yet_told: list[bool] = []
+
+    def to_page(message: Any, socket: Any, _server: Any) -> None:
+        if not_yet_told and '"type": "staffing"' in message.replace('":"', '": "'):
+            return
+        socket.send(message)
+
+    alice.page.route_web_socket(re.compile(r"/ws/rooms/"), lambda socket: forward(socket, to_page))
     alice.open_room("night-owls", accept_rules=False)
     alice.page.get_by_role("button", name="I agree").click()
     notice = alice.page.locator("#staffing")
@@ -439,6 +449,7 @@ def test_staffed_only_room_opens_when_someone_checks_in(visitor, moderator, serv
 
     # Nobody on duty any more, but this page has not heard yet: the server's refusal is
     # shown, and the text goes back in the box.
+    not_yet_told.append(True)
     django_shell(servers, END_ALL_SHIFTS)
     late = unique("Is anyone still around?")
     alice.send(late)
@@ -446,6 +457,7 @@ def test_staffed_only_room_opens_when_someone_checks_in(visitor, moderator, serv
     expect(composer).to_be_disabled()
     expect(composer).to_have_value(late)
     alice.forgive_vanished(late)
+    not_yet_told.clear()
 
     # The directory tells the truth again once someone is on duty.
     check_in_again = mod.page.get_by_role("button", name=re.compile("^Check (in|out)$"))

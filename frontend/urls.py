@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.directory, name="directory"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("robots.txt", views.robots_txt, name="robots-txt"),
+    path("source/", views.source_code, name="source-code"),
     path("me/", views.me, name="me"),
     path("me/join/", views.join, name="join"),
     path("me/forget/", views.forget_me, name="forget-me"),

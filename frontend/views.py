@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +28,7 @@ from chat.limits import chat_limits
 from chat.models import Role
 from chat.services import change_handle, forget_member
 from frontend.forms import AppealForm, ForgetForm, HandleForm
+from frontend.source import source_archive
 from moderation import fallback
 from moderation.duty import on_duty_count
 from moderation.fallback_status import NOT_CONFIGURED
@@ -188,12 +197,21 @@ Disallow: /staff/
 Disallow: /admin/
 Disallow: /ws/
 Disallow: /goodbye/
+Disallow: /source/
 """
 
 
 @require_GET
 def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse(ROBOTS_TXT, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def source_code(request: HttpRequest) -> FileResponse:
+    """The running code as a .tar.gz (GNU AGPL 3.0 §13); see frontend/source.py."""
+    archive = source_archive(root=settings.BASE_DIR, cache_dir=settings.STATE_DIR / "source")
+    return FileResponse(archive.open("rb"), as_attachment=True,
+                        filename="hearth-source.tar.gz", content_type="application/gzip")
 
 
 @require_GET

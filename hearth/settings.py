@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.current_member_context",
+                "frontend.context_processors.site_links",
             ],
         },
     },
@@ -279,6 +280,12 @@ HEARTH_FALLBACK_ATTEMPTS = env_int("HEARTH_FALLBACK_ATTEMPTS", 5, minimum=1)
 HEARTH_FALLBACK_RETRY_SECONDS = env_float("HEARTH_FALLBACK_RETRY_SECONDS", 30.0, minimum=0.1)
 # The dashboard link put in fallback alerts ("https://hearth.example.org").
 HEARTH_PUBLIC_URL = env_str("HEARTH_PUBLIC_URL", "http://127.0.0.1:8000")
+# Where the footer's "source code" link points (GNU AGPL 3.0 §13): your published repository if
+# you changed Hearth; empty serves the running code itself at /source/.
+HEARTH_SOURCE_URL = env_str("HEARTH_SOURCE_URL", "")
+if HEARTH_SOURCE_URL and not HEARTH_SOURCE_URL.startswith(("https://", "http://", "/")):
+    raise ImproperlyConfigured("HEARTH_SOURCE_URL must be an http(s) URL or a path starting "
+                               "with /, or empty to serve the source at /source/")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

@@ -339,7 +339,9 @@ async def test_the_access_log_names_no_client(stack: Stack) -> None:
     slug = unique("private")
     stack.workers.manage("add_room", slug, "--title", "Private")
     reply = await http_request(stack.front, "GET", "/?from=somewhere")
-    cookie = set_cookies(reply)[SESSION_COOKIE]
+    assert reply.status == 200
+    assert SESSION_COOKIE not in set_cookies(reply)  # looking makes no session
+    cookie = set_cookies(await http_request(stack.front, "POST", "/me/join/"))[SESSION_COOKIE]
     member = await join(stack.front, slug, cookie, headers={"User-Agent": "CanaryBrowser/1.0"})
     client_port = int(member.ws.local_address[1])
     await member.close()
@@ -435,16 +437,16 @@ def test_the_tls_site_file_passes_nginx_t(tmp_path: Path) -> None:
 
 
 def _raw_get(port: int, path: str, host: str, tls: ssl.SSLContext | None = None,
-             sni: str | None = None) -> tuple[int, Message, bytes]:
-    """GET over a socket of our own, so the Host header and the TLS server name can be any
-    name while the connection goes to 127.0.0.1."""
+             sni: str | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
+    """GET (or another request without a body) over a socket of our own, so the Host header
+    and the TLS server name can be any name while the connection goes to 127.0.0.1."""
     sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     with contextlib.ExitStack() as stack:
         stack.enter_context(sock)
         if tls is not None:
             sock = stack.enter_context(tls.wrap_socket(sock, server_hostname=sni))
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-                     .encode())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n".encode())
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, response.headers, response.read()
@@ -487,9 +489,10 @@ async def test_the_tls_site_file_serves_https_websockets_and_redirects(
         assert status == 200, body
         assert headers["Strict-Transport-Security"] == "max-age=31536000"
 
-        # A member over https and wss, the Origin being the https site.
-        status, headers, _ = await asyncio.to_thread(_raw_get, https_port, "/", site_host, tls,
-                                                     TLS_HOST)
+        # A member over https and wss, the Origin being the https site; joining (as the room
+        # page's script does) gives the session.
+        status, headers, _ = await asyncio.to_thread(_raw_get, https_port, "/me/join/",
+                                                     site_host, tls, TLS_HOST, "POST")
         assert status == 200
         cookie = next(value.split(";", 1)[0].partition("=")[2]
                       for value in headers.get_all("Set-Cookie") or []

@@ -27,6 +27,8 @@ STAFF_SEEN_KEY = "hearth_staff_seen"
 class StaffSignInError(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     SESSION_IDLE = "session_idle"
+    SECOND_FACTOR_NEEDED = "second_factor_needed"
+    SIGN_IN_EXPIRED = "sign_in_expired"
 
     @property
     def message(self) -> str:
@@ -38,6 +40,11 @@ _MESSAGES = {
         "Too many sign-in attempts for this username. Please wait a minute and try again."),
     StaffSignInError.SESSION_IDLE: (
         "Your staff session ended after a long time without activity. Please sign in again."),
+    StaffSignInError.SECOND_FACTOR_NEEDED: (
+        "Please sign in again: staff accounts now confirm each sign-in with a code from an "
+        "authenticator app."),
+    StaffSignInError.SIGN_IN_EXPIRED: (
+        "That sign-in took too long. Please enter your username and password again."),
 }
 
 

@@ -1,4 +1,5 @@
-"""Ends a staff session that sat idle too long, and keeps an active one alive."""
+"""Ends a staff session that sat idle too long or never passed the second factor it needs,
+and keeps an active one alive."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 from chat.staff_login import StaffSignInError, staff_session_expired, touch_staff_session
+from chat.two_factor import second_factor_missing
 
 
 class StaffSessionMiddleware:
@@ -16,11 +18,19 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and staff_session_expired(request.session):
-            logout(request)  # a new, empty session: the staff handle goes with it
-            messages.info(request, StaffSignInError.SESSION_IDLE.message)
-        elif request.user.is_authenticated:
-            touch_staff_session(request.session)
+        if request.user.is_authenticated:
+            problem = None
+            if staff_session_expired(request.session):
+                problem = StaffSignInError.SESSION_IDLE
+            elif second_factor_missing(request.session, request.user):
+                # A session from before the second factor was required (or from before a
+                # promotion to moderator), or one whose device was reset.
+                problem = StaffSignInError.SECOND_FACTOR_NEEDED
+            if problem is not None:
+                logout(request)  # a new, empty session: the staff handle goes with it
+                messages.info(request, problem.message)
+            else:
+                touch_staff_session(request.session)
         response = self.get_response(request)
         # Only users are staff: a session signed in during this request starts its idle clock.
         if request.user.is_authenticated:

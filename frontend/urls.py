@@ -23,5 +23,7 @@ urlpatterns = [
     path("sessions/feedback/", session_views.host_feedback, name="session-feedback"),
     path("sessions/feedback/trends/", session_views.feedback_trends, name="feedback-trends"),
     path("staff/login/", staff_views.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/two-factor/", staff_views.two_factor, name="staff-two-factor"),
+    path("staff/two-factor/setup/", staff_views.two_factor_setup, name="staff-two-factor-setup"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="staff-logout"),
 ]

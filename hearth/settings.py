@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "hearth",
     "rooms",
     "chat",
@@ -209,6 +212,14 @@ HEARTH_STAFF_LOGIN_WINDOW_SECONDS = env_float("HEARTH_STAFF_LOGIN_WINDOW_SECONDS
 # A staff session ends after this long without a request or a dashboard frame; members'
 # sessions keep SESSION_COOKIE_AGE.
 HEARTH_STAFF_IDLE_SECONDS = env_int("HEARTH_STAFF_IDLE_SECONDS", 12 * 60 * 60, minimum=60)
+# A second factor (an authenticator app, with recovery codes; chat/two_factor.py) is always
+# asked of moderators and admins, and of peer supporters when this is on.
+HEARTH_TWO_FACTOR_FOR_PEER_SUPPORTERS = env_bool("HEARTH_TWO_FACTOR_FOR_PEER_SUPPORTERS", False)
+# The name an authenticator app shows beside the code.
+OTP_TOTP_ISSUER = env_str("HEARTH_TWO_FACTOR_ISSUER", "Hearth")
+# Accept only the step either side of now, and never learn a drift from a code at the edge:
+# phones keep network time, and a learned drift would widen what is accepted.
+OTP_TOTP_SYNC = False
 LOGIN_URL = "frontend:staff-login"
 LOGIN_REDIRECT_URL = "frontend:directory"
 LOGOUT_REDIRECT_URL = "frontend:directory"

@@ -19,6 +19,7 @@ from chat.protocol import CloseCode, ProtocolError, decode_frame, parse_aside_fr
 from chat.rendering import render_message_html
 from chat.socket_base import HearthSocket
 from chat.staff_login import staff_session_expired, touch_staff_session
+from chat.two_factor import staff_session_lacks_second_factor
 from hearth.database_thread import database_thread
 from moderation import asides, duty, escalations, services
 from moderation.distress import MemberInDistressError
@@ -52,6 +53,8 @@ def _staff_from_session(session: Any) -> Member:
         raise HearthError(ErrorCode.UNAUTHENTICATED)
     if not can_staff(member):
         raise HearthError(ErrorCode.FORBIDDEN)
+    if staff_session_lacks_second_factor(session, member):
+        raise HearthError(ErrorCode.UNAUTHENTICATED)
     return member
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.conf import settings
 
 from chat.identity import SESSION_MEMBER_KEY
-from chat.models import Role
+from chat.models import Member, Role
 from chat.staff_login import (
     STAFF_SEEN_KEY,
     StaffSignInError,
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
 
 
-def _staff(role: Role = Role.PEER_SUPPORTER) -> tuple[object, str]:
+def _staff(role: Role = Role.PEER_SUPPORTER) -> tuple[Member, str]:
     staff = make_staff(role)
     username = staff_username(staff)
     clear_failed_logins(username=username)  # a shared Redis cache may remember an earlier run
@@ -128,7 +129,7 @@ def _staff_session(member, *, seen: float) -> str:
     return str(store.session_key)
 
 
-async def _staff_socket_frame(session_key: str) -> dict:
+async def _staff_socket_frame(session_key: str) -> dict[str, Any]:
     import json
 
     from channels.testing import WebsocketCommunicator

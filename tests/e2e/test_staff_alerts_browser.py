@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import sign_in_staff
 from tests.e2e.helpers import TIMEOUT_MS, Visitor, unique
 from tests.system.servers import Servers, run_servers
 
@@ -67,11 +68,7 @@ def staff(visitor: Callable[..., Visitor]) -> Callable[[], Visitor]:
 
         mod = visitor(permissions=["notifications"])
         mod.context.add_init_script(RECORD_ALERTS)
-        mod.goto("/staff/login/?next=/moderation/")
-        mod.page.get_by_label("Username").fill(USERNAME)
-        mod.page.get_by_label("Password").fill(PASSWORD)
-        mod.page.get_by_role("button", name="Sign in").click()
-        expect(mod.page).to_have_url(f"{mod.base}/moderation/")
+        sign_in_staff(mod, USERNAME, next_path="/moderation/", password=PASSWORD)
         expect(mod.page.locator("#connection-state")).to_have_text("Live", timeout=TIMEOUT_MS)
         return mod
 

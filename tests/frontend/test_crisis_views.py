@@ -7,7 +7,8 @@ import pytest
 
 from chat.models import Role
 from moderation.duty import check_in, check_out
-from tests.factories import make_room, make_staff, staff_username
+from tests.factories import make_room, make_staff
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +17,7 @@ SOMEBODY = "A moderator or peer supporter is on duty now."
 
 
 def sign_in(client, staff):
-    response = client.post("/staff/login/", {"username": staff_username(staff),
-                                             "password": "correct-horse-battery"})
-    assert response.status_code == 302
+    sign_in_staff(client, staff)  # the password, then the second factor if the role needs one
 
 
 @pytest.mark.parametrize("role", [Role.PEER_SUPPORTER, Role.MODERATOR, Role.ADMIN])

@@ -14,15 +14,14 @@ from chat.models import Member, Role
 from rooms.feedback import MIN_ANSWERS_SHOWN, submit_feedback
 from rooms.models import HostedSession, Recurrence, RoomKind, SessionState
 from rooms.schedule import next_occurrence, schedule_session
-from tests.factories import make_room, make_staff, staff_username
+from tests.factories import make_room, make_staff
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
 
 def sign_in(client, staff):
-    response = client.post("/staff/login/", {"username": staff_username(staff),
-                                             "password": "correct-horse-battery"})
-    assert response.status_code == 302
+    sign_in_staff(client, staff)  # the password, then the second factor if the role needs one
 
 
 def make_session(*, title="Evening anxiety circle", room=None, host=None,
@@ -274,6 +273,6 @@ def test_staff_find_the_dashboard_and_their_session_feedback_in_the_menu(client)
     assert "/sessions/feedback/" not in page and ">Dashboard<" not in page
     staff = make_staff(Role.PEER_SUPPORTER)
     assert staff.user is not None
-    client.force_login(staff.user)
+    sign_in_staff(client, staff)
     page = client.get("/").content.decode()
     assert 'href="/sessions/feedback/"' in page and 'href="/moderation/"' in page

@@ -10,6 +10,7 @@ from chat.identity import SESSION_MEMBER_KEY
 from chat.models import Member, Message, Role
 from hearth.security import CONTENT_SECURITY_POLICY
 from tests.factories import make_room, make_staff, post_in_room, staff_username
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +159,7 @@ def test_a_login_keeps_the_anonymous_member_who_wrote_something(client):
     client.post("/me/join/")
     writer = Member.objects.get(pk=client.session[SESSION_MEMBER_KEY])
     post_in_room(member=writer, room=make_room(), client_id="k", body="kept")
-    client.post("/staff/login/", {"username": staff_username(staff),
-                                  "password": "correct-horse-battery"})
+    sign_in_staff(client, staff)
     assert client.session[SESSION_MEMBER_KEY] == staff.pk
     assert Message.objects.filter(author=writer).exists()
 

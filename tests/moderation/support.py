@@ -20,6 +20,7 @@ from moderation.services import report_message
 from rooms.models import Room
 from tests.chat.test_consumers import ORIGIN, session_for
 from tests.factories import make_member, post_in_room
+from tests.staff_auth import signed_in_session_key
 
 # Bodies whose screening outcome the tests rely on (checked in test_policy.py).
 PHONE_BODY = "text me on +44 7700 900123 tonight"
@@ -89,8 +90,11 @@ class Clock:
 # --- the staff socket ---------------------------------------------------------------------------
 
 async def staff_socket(member: Member | None) -> WebsocketCommunicator:
-    """The moderators' socket for this member's session (None: no member on the session)."""
-    key = await database_sync_to_async(session_for)(member)
+    """The moderators' socket for this member's session (None: no member on the session); a
+    staff member's as their sign-in with a second factor leaves it."""
+    key = await database_sync_to_async(
+        signed_in_session_key if member is not None and member.user is not None
+        else session_for)(member)
     communicator = WebsocketCommunicator(
         application, "/ws/staff/",
         headers=[(b"host", b"testserver"), (b"cookie", f"hearth_session={key}".encode()),

@@ -19,8 +19,9 @@ from django.core.management import CommandError, call_command
 
 from chat.models import Role
 from moderation import fallback_status
-from tests.factories import make_staff, staff_username
+from tests.factories import make_staff
 from tests.moderation.test_fallback import Receiver, receiver  # noqa: F401 - a fixture
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +58,7 @@ def test_readyz_reports_the_fallback_without_failing_readiness(no_fallback, clie
 
 def _dashboard(client, role: Role) -> str:
     staff = make_staff(role)
-    response = client.post("/staff/login/", {"username": staff_username(staff),
-                                             "password": "correct-horse-battery"})
-    assert response.status_code == 302
+    sign_in_staff(client, staff)
     page = client.get("/moderation/")
     assert page.status_code == 200
     return page.content.decode()

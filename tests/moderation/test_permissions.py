@@ -24,6 +24,7 @@ from moderation.models import AuditEntry, ReviewItem, ReviewState, Sanction, San
 from moderation.permissions import can_moderate
 from tests.factories import make_member, make_room, make_staff
 from tests.moderation.support import Item, closed_with, frame_of, held_item, send_json, staff_socket
+from tests.staff_auth import sign_in_staff
 
 ACTORS: dict[str, Callable[[], Member]] = {
     "anonymous member": make_member,
@@ -132,7 +133,7 @@ def _client_for(actor_label: str) -> Client:
         return client
     member = ACTORS[actor_label]()
     assert member.user is not None
-    client.force_login(member.user)
+    sign_in_staff(client, member)  # with the second factor moderators and admins need
     return client
 
 

@@ -21,6 +21,7 @@ from moderation.rules import (
 )
 from tests.chat.test_consumers import joined, next_of
 from tests.factories import accept_room_rules, make_member, make_room, make_staff
+from tests.staff_auth import sign_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +142,7 @@ def admin_client() -> Client:
     client = Client()
     admin = make_staff(Role.ADMIN)
     assert admin.user is not None
-    client.force_login(admin.user)
+    sign_in_staff(client, admin)
     return client
 
 

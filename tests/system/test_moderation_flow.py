@@ -21,6 +21,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
+from tests.staff_auth import Authenticator
 from tests.system.client import (
     Chatter,
     frames_until_close,
@@ -56,22 +57,39 @@ def add_moderator(servers: Servers, role: str = "moderator") -> str:
     return username
 
 
+# Each staff login's authenticator, set up at its first sign-in (usernames are unique).
+_AUTHENTICATORS: dict[str, Authenticator] = {}
+
+
 async def staff_login(servers: Servers, username: str, *, worker: int = 0) -> str:
-    """Sign in on /staff/login/ as a browser does (CSRF cookie and field, Origin) and return
-    the session cookie that now carries the staff handle."""
+    """Sign in on /staff/login/ as a browser does (CSRF cookie and field, Origin), then with
+    the second factor (setting up an authenticator from the page's key the first time), and
+    return the session cookie that now carries the staff handle."""
     page = await http_request(servers, "GET", "/staff/login/", worker=worker)
     assert page.status == 200, page.status
     token = _CSRF_FIELD.search(page.body)
     csrf_cookie = set_cookies(page).get("csrftoken")
     assert token and csrf_cookie, "the staff login page has no CSRF token"
+    headers = {"Origin": servers.origin(worker),
+               "Referer": f"{servers.http(worker)}/staff/login/"}
     reply = await http_request(
         servers, "POST", "/staff/login/", cookies={"csrftoken": csrf_cookie},
         form={"csrfmiddlewaretoken": token.group(1), "username": username,
               "password": STAFF_PASSWORD},
-        headers={"Origin": servers.origin(worker),
-                 "Referer": f"{servers.http(worker)}/staff/login/"},
-        worker=worker)
+        headers=headers, worker=worker)
     assert reply.status == 302, reply.body[:500]
+    step = reply.headers["Location"]
+    if step in ("/staff/two-factor/", "/staff/two-factor/setup/"):
+        cookies = {"csrftoken": csrf_cookie, SESSION_COOKIE: set_cookies(reply)[SESSION_COOKIE]}
+        if step.endswith("/setup/"):
+            setup = await http_request(servers, "GET", step, cookies=cookies, worker=worker)
+            assert setup.status == 200, setup.status
+            _AUTHENTICATORS[username] = Authenticator.from_setup_page(setup.body)
+        reply = await http_request(
+            servers, "POST", step, cookies=cookies, headers=headers, worker=worker,
+            form={"csrfmiddlewaretoken": token.group(1),
+                  "code": _AUTHENTICATORS[username].next_code()})
+        assert reply.status in (200, 302), reply.body[:500]
     session = set_cookies(reply).get(SESSION_COOKIE)
     assert session, "the login did not set a session cookie"
     return session

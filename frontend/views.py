@@ -7,7 +7,6 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.http import (
     FileResponse,
     Http404,
@@ -239,8 +238,3 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
         "fallback_warning": NOT_CONFIGURED if member is not None and member.role == Role.ADMIN
         and not fallback.is_configured() else "",
     })
-
-
-class StaffLoginView(auth_views.LoginView):
-    template_name = "frontend/staff_login.html"
-    redirect_authenticated_user = True

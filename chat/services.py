@@ -17,7 +17,7 @@ from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
 from chat.rendering import render_message_html
-from moderation import duty, escalations, support
+from moderation import duty, escalations, settings_history, support
 from moderation import services as moderation
 from moderation.models import ScreeningAction
 from moderation.policy import Verdict
@@ -70,8 +70,12 @@ def member_for_staff_user(*, user: User) -> Member:
         role = Role.ADMIN if user.is_superuser else Role.MEMBER
         member = _create_member_with_fresh_handle(role=role, user=user)
     elif user.is_superuser and member.role != Role.ADMIN:
+        before = settings_history.snapshot(member)
         member.role = Role.ADMIN
         member.save(update_fields=["role"])
+        settings_history.record_setting_change(actor=settings_history.SIGN_IN_ACTOR,
+                                               record=member, before=before,
+                                               after=settings_history.snapshot(member))
     return member
 
 
@@ -84,6 +88,29 @@ def add_staff(*, username: str, password: str, role: Role) -> Member:
                                               is_staff=role == Role.ADMIN,
                                               is_superuser=role == Role.ADMIN)
         return _create_member_with_fresh_handle(role=role, user=user)
+
+
+def set_staff_role(*, username: str, role: Role, actor: settings_history.Actor) -> Member:
+    """Give a staff login another staff role (admins are also Django superusers, as
+    add_staff makes them), recorded in the history of settings."""
+    if role == Role.MEMBER:
+        raise ValueError("staff need a staff role")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first()
+        if user is None:
+            raise ValueError(f"no staff login is called {username!r}")
+        member = Member.objects.select_for_update().filter(user_id=user.pk).first()
+        if member is None:
+            member = _create_member_with_fresh_handle(role=Role.MEMBER, user=user)
+        before = settings_history.snapshot(member)
+        member.role = role
+        member.save(update_fields=["role"])
+        user.is_staff = user.is_superuser = role == Role.ADMIN
+        user.save(update_fields=["is_staff", "is_superuser"])
+        member.user = user
+        settings_history.record_setting_change(actor=actor, record=member, before=before,
+                                               after=settings_history.snapshot(member))
+    return member
 
 
 def change_handle(*, member: Member, new_handle: str) -> Member:

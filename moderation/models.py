@@ -194,6 +194,17 @@ class AuditAction(models.TextChoices):
     ASIDE_CLOSE = "aside_close", _("Take-aside ended")
     # The daily retention purge (hearth/retention.py): how many rows of each kind, no content.
     PURGE = "purge", _("Deleted what retention no longer keeps")
+    # History of settings (moderation/settings_history.py): `changes` holds the values.
+    SETTING_ADD = "setting_add", _("Added a setting")
+    SETTING_CHANGE = "setting_change", _("Changed a setting")
+    SETTING_DELETE = "setting_delete", _("Deleted a setting")
+
+
+class SettingKind(models.TextChoices):
+    HELPLINE = "helpline", _("Helpline")
+    SCREENING_POLICY = "screening_policy", _("Screening policy")
+    GROUND_RULE = "ground_rule", _("Ground rule")
+    STAFF = "staff", _("Staff role")
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
@@ -222,6 +233,12 @@ class AuditEntry(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     # A sanction given while the member showed signs of distress, confirmed on purpose.
     member_in_distress = models.BooleanField(default=False)
+    # A change to a setting: which kind, which record (id and a name as it was then), and
+    # {field: [before, after]} of the fields that changed, values bounded, never secrets.
+    setting_kind = models.CharField(max_length=20, choices=SettingKind.choices, blank=True)
+    setting_id_ref = models.BigIntegerField(null=True, blank=True)
+    setting_label = models.CharField(max_length=120, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AuditEntryQuerySet.as_manager()
@@ -240,6 +257,17 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit entries are append-only")
+
+
+class SettingChange(AuditEntry):
+    """The audit rows that record a change to a setting (`setting_kind` set): the admin's
+    history of settings. Same table, same append-only manager."""
+
+    class Meta:
+        proxy = True
+        ordering = ["-created_at"]
+        verbose_name = "change to a setting"
+        verbose_name_plural = "history of settings"
 
 
 class Mute(models.Model):

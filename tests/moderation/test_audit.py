@@ -94,10 +94,14 @@ CRISIS_ACTIONS = {AuditAction.CHECK_IN, AuditAction.CHECK_OUT, AuditAction.ACKNO
                   AuditAction.ASIDE_DECLINE, AuditAction.ASIDE_CLOSE}
 # The retention purge's row: tests/moderation/test_retention.py and tests/hearth/.
 RETENTION_ACTIONS = {AuditAction.PURGE}
+# The history of settings: tests/moderation/test_settings_history.py.
+SETTINGS_ACTIONS = {AuditAction.SETTING_ADD, AuditAction.SETTING_CHANGE,
+                    AuditAction.SETTING_DELETE}
 
 
 def test_every_audit_action_is_covered():
-    assert {a[0] for a in ACTIONS} | CRISIS_ACTIONS | RETENTION_ACTIONS == set(AuditAction)
+    assert ({a[0] for a in ACTIONS} | CRISIS_ACTIONS | RETENTION_ACTIONS | SETTINGS_ACTIONS
+            == set(AuditAction))
 
 
 @pytest.mark.parametrize(("action", "act", "rule", "names_message"), ACTIONS,

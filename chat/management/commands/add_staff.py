@@ -3,9 +3,11 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from chat.models import Role
 from chat.services import add_staff
+from moderation.settings_history import COMMAND_ACTOR, record_setting_change, snapshot
 
 
 class Command(BaseCommand):
@@ -22,7 +24,10 @@ class Command(BaseCommand):
         password = os.environ.get(options["password_env"]) or getpass.getpass("Password: ")
         if len(password) < 10:
             raise CommandError("use a password of at least 10 characters")
-        member = add_staff(username=options["username"], password=password,
-                           role=Role(options["role"]))
+        with transaction.atomic():
+            member = add_staff(username=options["username"], password=password,
+                               role=Role(options["role"]))
+            record_setting_change(actor=COMMAND_ACTOR, record=member, before=None,
+                                  after=snapshot(member))
         self.stdout.write(f"staff {options['username']} appears as {member.handle} "
                           f"({member.get_role_display()})")

@@ -82,6 +82,8 @@ let reconnectTimer = null;
 let closedForGood = false;
 let loaded = false;
 const items = new Map(); // id -> item frame
+// The copy of each item a moderator acted on, until the server answers.
+const actedOn = new Map();
 const escalations = new Map(); // id -> escalation
 const staffAsides = new Map(); // aside id -> AsideConversation (the staff side)
 let onDuty = null;             // this staff member, from the last duty frame
@@ -200,8 +202,11 @@ function onActionDone(frame) {
     status.dataset.state = "done";
     status.textContent = done;
   }
-  // Every action resolves the item; the queue_item_removed that follows is then a no-op.
-  setTimeout(() => removeItem(frame.item_id), 600);
+  // Every action resolves the item; the queue_item_removed that follows is then a no-op. A
+  // report that reopened it since the click brought a newer copy, which must stay.
+  const acted = actedOn.get(frame.item_id);
+  actedOn.delete(frame.item_id);
+  setTimeout(() => { if (items.get(frame.item_id) === acted) removeItem(frame.item_id); }, 600);
   return undefined;
 }
 
@@ -219,6 +224,7 @@ function onError(frame) {
     delete dutyToggle.dataset.busy;
     dutyToggle.disabled = false;
   }
+  if (frame.item_id != null) actedOn.delete(frame.item_id);
   const card = frame.item_id != null ? cardFor(frame.item_id) : null;
   if (card) {
     const error = card.querySelector(".item-error");
@@ -658,6 +664,7 @@ function act(item, form, target) {
     return;
   }
   status.textContent = "Working…";
+  actedOn.set(item.id, item);
   setBusy(card, true);
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from channels.layers import channel_layers
@@ -34,6 +35,21 @@ def require_env(name: str, purpose: str) -> str:
     if not value:
         skip_or_fail(f"{name} is not set; {purpose}")
     return value
+
+
+@pytest.fixture
+def admin_client(db: None) -> Any:
+    """An admin signed in through the real sign-in, second factor included: pytest-django's
+    own admin_client skips the second factor, and /admin/ requires it."""
+    from django.test import Client
+
+    from chat.models import Role
+    from tests.factories import make_staff
+    from tests.staff_auth import sign_in_staff
+
+    client = Client()
+    sign_in_staff(client, make_staff(Role.ADMIN))
+    return client
 
 
 @pytest.fixture(autouse=True)

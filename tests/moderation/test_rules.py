@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
-from django.test import Client
 
 from chat.errors import ErrorCode, HearthError
-from chat.models import Role
 from chat.services import post_message
 from moderation.models import GroundRule
 from moderation.rules import (
@@ -20,8 +18,7 @@ from moderation.rules import (
     rules_version,
 )
 from tests.chat.test_consumers import joined, next_of
-from tests.factories import accept_room_rules, make_member, make_room, make_staff
-from tests.staff_auth import sign_in_staff
+from tests.factories import accept_room_rules, make_member, make_room
 
 pytestmark = pytest.mark.django_db
 
@@ -136,15 +133,6 @@ def test_rule_titles_come_from_the_site_rule_when_a_room_reuses_its_code():
 
 
 # --- the admin ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    admin = make_staff(Role.ADMIN)
-    assert admin.user is not None
-    sign_in_staff(client, admin)
-    return client
-
 
 def test_admin_adding_a_room_rule_moves_that_rooms_version(admin_client):
     room, other = make_room(), make_room()

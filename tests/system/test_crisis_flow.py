@@ -54,6 +54,11 @@ class Inbox:
         self.received: list[Frame] = []
         self._unclaimed: list[Frame] = []
 
+    def pass_over(self, unwanted: Callable[[Frame], bool]) -> None:
+        """Frames already here that must not answer a request about to be sent (the duty
+        frame sent on connect says "off" too, and would answer a check-out at once)."""
+        self._unclaimed = [frame for frame in self._unclaimed if not unwanted(frame)]
+
     async def wait_for(self, what: str, wanted: Callable[[Frame], bool],
                        timeout: float = TIMEOUT) -> Frame:
         for index, earlier in enumerate(self._unclaimed):
@@ -151,11 +156,13 @@ class Staff:
             f"answer to {frame['type']}", lambda f: f.get("type") in {expected, "error"})
 
     async def check_in(self) -> None:
+        self.inbox.pass_over(lambda f: f.get("type") == "duty")
         await send_frame(self.inbox.ws, {"type": "check_in"})
         await self.inbox.wait_for("duty on", lambda f: f.get("type") == "duty"
                                   and f["on_duty"] is True)
 
     async def check_out(self) -> None:
+        self.inbox.pass_over(lambda f: f.get("type") == "duty")
         await send_frame(self.inbox.ws, {"type": "check_out"})
         await self.inbox.wait_for("duty off", lambda f: f.get("type") == "duty"
                                   and f["on_duty"] is False)

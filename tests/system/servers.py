@@ -10,6 +10,7 @@ import contextlib
 import http.cookiejar
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,6 +58,9 @@ def scratch_database(tmp_path: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d |INFO:|WARNING:|Hearth is listening")
+
+
 @dataclass
 class Servers:
     ports: list[int]
@@ -87,6 +91,21 @@ class Servers:
 
     def log_text(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in self.logs if path.exists())
+
+    def error_lines(self, limit: int = 200) -> str:
+        """Each worker's tracebacks and ERROR lines, the last `limit` lines of them."""
+        picked: list[str] = []
+        for path in self.logs:
+            if not path.exists():
+                continue
+            in_traceback = False
+            for line in path.read_text(errors="replace").splitlines():
+                starts = line.startswith("Traceback") or " ERROR " in line or "ERROR:" in line
+                # A traceback runs on until the next log record (which starts with its date).
+                in_traceback = starts or (in_traceback and not _LOG_RECORD.match(line))
+                if in_traceback:
+                    picked.append(f"{path.name}: {line}")
+        return "\n".join(["-- worker errors --", *picked[-limit:]]) if picked else ""
 
     def start_worker(self, index: int) -> None:
         log = self.logs[index].open("ab")
@@ -147,6 +166,10 @@ def run_servers(tmp_path: Path, *, workers: int = 1, redis_url: str | None = Non
             for index in range(workers):
                 servers.start_worker(index)
             yield servers
+        except BaseException:
+            # The test's own error says what the client saw; the workers' errors say why.
+            print(servers.error_lines())
+            raise
         finally:
             for index, process in enumerate(servers.processes):
                 if process is not None and process.poll() is None:

@@ -19,10 +19,12 @@ from hearth.direct_frames import ExposeDirectSocket  # noqa: E402
 from hearth.security import HandshakeGate  # noqa: E402
 from moderation.fallback_status import warn_if_not_configured  # noqa: E402
 from moderation.model_reader import model_reader  # noqa: E402
+from moderation.screening.lexicon import build_phrase_indexes  # noqa: E402
 
 # The learned detector loads with the worker, so a missing model is said at start-up (and on
-# /readyz), never discovered on the first message.
+# /readyz), never discovered on the first message; the word lists are indexed then too.
 model_reader.load()
+build_phrase_indexes()
 warn_if_not_configured()
 
 http_application = ASGIStaticFilesHandler(django_http) if settings.SERVE_STATIC else django_http

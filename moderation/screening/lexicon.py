@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -119,6 +120,16 @@ class _FirstWord:
     by_second: dict[str, _SecondWord] = field(default_factory=dict)
 
 
+_PHRASE_INDEXES: list[PhraseIndex] = []
+
+
+def build_phrase_indexes() -> None:
+    """Build every word list's index now (a worker does at start-up, so the first message
+    does not wait for it)."""
+    for index in _PHRASE_INDEXES:
+        index.build()
+
+
 class PhraseIndex:
     """Finds the entries of several sections among a message's words, in one pass.
 
@@ -128,13 +139,30 @@ class PhraseIndex:
 
     def __init__(self, sections: Mapping[str, Iterable[str]], *,
                  plural: Collection[str] = ()) -> None:
+        # Built on first use, not at import: the crisis lists alone take about a second, which
+        # every management command and test subprocess would pay without screening anything.
+        # A worker builds them at start-up (hearth/asgi.py), before its first message.
+        self._sections = {section: tuple(entries) for section, entries in sections.items()}
+        self._plural = frozenset(plural)
+        self._build_lock = threading.Lock()
+        self._built = False
         self._first: dict[str, _FirstWord] = {}
-        for section, entries in sections.items():
-            for entry in entries:
-                self._add(section, entry, plural=section in plural)
         self._first_by_length: dict[int, list[str]] = {}
-        for word in self._first:
-            self._first_by_length.setdefault(len(word), []).append(word)
+        _PHRASE_INDEXES.append(self)
+
+    def build(self) -> None:
+        """Index the entries now, if not done yet; safe to call from several threads."""
+        if self._built:
+            return
+        with self._build_lock:
+            if self._built:
+                return
+            for section, entries in self._sections.items():
+                for entry in entries:
+                    self._add(section, entry, plural=section in self._plural)
+            for word in self._first:
+                self._first_by_length.setdefault(len(word), []).append(word)
+            self._built = True
 
     def _add(self, section: str, entry: str, *, plural: bool) -> None:
         words = entry.split()
@@ -159,6 +187,7 @@ class PhraseIndex:
             self._first.setdefault(joined, _FirstWord()).alone.append((section, entry))
 
     def find(self, tokens: Tokens) -> list[PhraseMatch]:
+        self.build()
         get = self._first.get
         keys = tokens.keys
         last = len(keys) - 1
@@ -226,6 +255,7 @@ class PhraseIndex:
 
     def has_word(self, key: str, *, section: str) -> bool:
         """Whether ``key`` alone is an entry of ``section`` (in any spelling)."""
+        self.build()
         node = self._first.get(key)
         return node is not None and any(hit == section for hit, _ in node.alone)
 

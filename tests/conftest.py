@@ -52,6 +52,18 @@ def admin_client(db: None) -> Any:
     return client
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    # The real hasher spends about 0.4 s per staff password, on purpose; tests make and sign
+    # in hundreds of staff. Servers that system tests start keep the real one.
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _no_cached_values() -> None:
     # Ids come round again after a rollback; a value cached by an earlier test is not true.

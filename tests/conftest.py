@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,35 @@ IN_MEMORY_LAYER = {
     "default": {"BACKEND": "hearth.channel_layer.EmbeddedChannelLayer",
                 "CONFIG": {"capacity": 1000, "expiry": 60}},
 }
+
+
+# Tests that start real servers or a browser. `--tier unit` leaves them out: CI runs them once,
+# on PostgreSQL, and only the unit tier on SQLite as well (.ci/run).
+_SERVER_TIER_DIRECTORIES = ("system", "e2e")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tier", choices=("all", "unit"), default="all",
+        help="unit: leave out tests/system and tests/e2e, except those marked both_databases")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--tier") != "unit":
+        return
+    tests_root = Path(__file__).parent
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        parts = item.path.relative_to(tests_root).parts
+        server_tier = parts[0] in _SERVER_TIER_DIRECTORIES
+        if server_tier and item.get_closest_marker("both_databases") is None:
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def skip_or_fail(reason: str) -> None:

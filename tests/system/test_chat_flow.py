@@ -21,7 +21,9 @@ from tests.system.client import (
 )
 from tests.system.servers import Servers, new_session_cookie, open_socket, run_servers, send_frame
 
-pytestmark = pytest.mark.system
+# Also on SQLite in CI: with no REDIS_URL these servers run the quick start's embedded mode
+# (SQLite and the in-memory layer), which the other system tests leave to PostgreSQL.
+pytestmark = [pytest.mark.system, pytest.mark.both_databases]
 
 
 @contextlib.asynccontextmanager

@@ -28,7 +28,9 @@ from tests.system.test_moderation_flow import (
     staff_login,
 )
 
-pytestmark = pytest.mark.system
+# Also on SQLite in CI: with no REDIS_URL these servers run the quick start's embedded mode
+# (SQLite and the in-memory layer), which the other system tests leave to PostgreSQL.
+pytestmark = [pytest.mark.system, pytest.mark.both_databases]
 
 Frame = dict[str, Any]
 HIGH_RISK_TEXT = "I want to kill myself"

@@ -83,15 +83,15 @@ def admin_client(db: None) -> Any:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _fast_password_hashing() -> None:
+def _fast_password_hashing() -> Iterator[None]:
     # The real hasher spends about 0.4 s per staff password, on purpose; tests make and sign
     # in hundreds of staff. Servers that system tests start keep the real one.
-    from django.conf import settings
-    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+    from django.test import override_settings
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    get_hashers.cache_clear()
-    get_hashers_by_algorithm.cache_clear()
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
 
 
 @pytest.fixture(autouse=True)

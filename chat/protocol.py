@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from chat.errors import ErrorCode, HearthError
@@ -489,6 +490,21 @@ def message_frame(*, seq: int, room_slug: str, handle: str, role: str, body: str
         "client_id": client_id,
         "status": status,
     }
+
+
+class RemovalReason(StrEnum):
+    """Why messages went from open screens (`message_removed`)."""
+
+    ERASED = "erased"  # the author chose "erase me"
+    EXPIRED = "expired"  # the room's retention ran out
+    HIDDEN = "hidden"  # a moderator or a sanction took it down
+
+
+def message_removed_frame(*, room_slug: str, seqs: list[int],
+                          reason: RemovalReason) -> dict[str, Any]:
+    """The one shape of `message_removed`: clients drop these seqs from the room's screen."""
+    return {"type": "message_removed", "room": room_slug, "seqs": sorted(seqs),
+            "reason": reason.value}
 
 
 SERVER_FRAME_TYPES = (

@@ -20,6 +20,7 @@ from django.db import IntegrityError, models, transaction
 from chat.events import broadcast_to_room_sync
 from chat.identity import SESSION_MEMBER_KEY
 from chat.models import Member, Message
+from chat.protocol import RemovalReason, message_removed_frame
 from hearth.batches import delete_in_batches
 from moderation.models import ReviewState
 from rooms.retention import rooms_with_message_days
@@ -70,8 +71,8 @@ def _delete_batch(expired: models.QuerySet[Message], *, room_id: int, slug: str,
 
 def _announce_removed(room_id: int, slug: str, seqs: list[int]) -> None:
     # The frame "forget me" sends (chat.services.forget_member): clients take them off screen.
-    broadcast_to_room_sync(room_id, {"type": "message_removed", "room": slug, "seqs": seqs,
-                                     "reason": "expired"})
+    broadcast_to_room_sync(room_id, message_removed_frame(room_slug=slug, seqs=seqs,
+                                                          reason=RemovalReason.EXPIRED))
 
 
 def idle_members(*, now: datetime, days: int) -> models.QuerySet[Member]:

@@ -16,6 +16,7 @@ from chat.errors import ErrorCode, HearthError
 from chat.events import broadcast_to_room_sync, tell_member_sockets_sync
 from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
+from chat.protocol import RemovalReason, message_removed_frame
 from chat.rendering import render_message_html
 from moderation import duty, escalations, settings_history, support
 from moderation import services as moderation
@@ -343,8 +344,8 @@ def forget_member(*, member: Member) -> None:
 
         def announce() -> None:
             for (room_id, slug), seqs in seqs_by_room.items():
-                broadcast_to_room_sync(room_id, {"type": "message_removed", "room": slug,
-                                                 "seqs": sorted(seqs), "reason": "erased"})
+                broadcast_to_room_sync(room_id, message_removed_frame(
+                    room_slug=slug, seqs=seqs, reason=RemovalReason.ERASED))
             tell_member_sockets_sync(member_id, {"type": "member.erased"})
 
         transaction.on_commit(announce)

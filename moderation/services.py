@@ -23,7 +23,7 @@ from chat.events import (
     tell_member_sockets_sync,
 )
 from chat.models import Member, Message, MessageStatus
-from chat.protocol import encode
+from chat.protocol import RemovalReason, encode, message_removed_frame
 from hearth.hotcache import TimedCache
 from moderation import distress, escalations, notices, support
 from moderation.models import (
@@ -298,9 +298,9 @@ def hide_message(*, moderator: Member, item_id: int, rule: str, reason: str) -> 
                 tell_member_sockets_sync(message.author_id, notices.event(
                     notices.kept_for_author(seq=message.seq)))
             else:
-                broadcast_to_room_sync(message.room_id, {
-                    "type": "message_removed", "room": message.room.slug,
-                    "seqs": [message.seq], "reason": "hidden"})
+                broadcast_to_room_sync(message.room_id, message_removed_frame(
+                    room_slug=message.room.slug, seqs=[message.seq],
+                    reason=RemovalReason.HIDDEN))
                 tell_member_sockets_sync(message.author_id, notices.event(
                     notices.hidden(message=message, rule=rule)))
             _push_queue_removed(item.pk)
@@ -398,9 +398,10 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
             elif item is not None and withdrawn:
                 held = item.message
                 tell_member_sockets_sync(target.pk, {
-                    "type": "room.frame", "room_id": held.room_id, "text": encode({
-                        "type": "message_removed", "room": held.room.slug, "seqs": [held.seq],
-                        "reason": "hidden"})})
+                    "type": "room.frame", "room_id": held.room_id,
+                    "text": encode(message_removed_frame(room_slug=held.room.slug,
+                                                         seqs=[held.seq],
+                                                         reason=RemovalReason.HIDDEN))})
             if item is not None:
                 _push_queue_removed(item.pk)
 
@@ -443,8 +444,8 @@ def sanction_for_session(*, host: Member, member: Member, room: Room, remove: bo
 def _remove_for_everyone_but_the_author(message: Message) -> None:
     send_to_group_sync(room_group(message.room_id), {
         "type": "room.frame", "author_id": message.author_id, "except_author": True,
-        "text": encode({"type": "message_removed", "room": message.room.slug,
-                        "seqs": [message.seq], "reason": "hidden"})})
+        "text": encode(message_removed_frame(room_slug=message.room.slug, seqs=[message.seq],
+                                             reason=RemovalReason.HIDDEN))})
 
 
 def read_member_history(*, moderator: Member, member_id: int,

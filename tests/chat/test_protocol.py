@@ -396,3 +396,14 @@ def test_the_refused_characters_are_exactly_controls_but_newline_and_tab_and_bid
         assert bool(protocol._CONTROL_CHARACTER.search(ch)) == control, hex(code_point)
         refused_in_bodies = control or ch in bidi
         assert bool(protocol._CONTROL_OR_BIDI.search(ch)) == refused_in_bodies, hex(code_point)
+
+
+def test_message_removed_has_one_shape_whoever_removes() -> None:
+    from chat.protocol import SERVER_FRAME_TYPES, RemovalReason, message_removed_frame
+
+    frame = message_removed_frame(room_slug="lounge", seqs=[9, 2, 5],
+                                  reason=RemovalReason.EXPIRED)
+    assert frame == {"type": "message_removed", "room": "lounge", "seqs": [2, 5, 9],
+                     "reason": "expired"}
+    assert frame["type"] in SERVER_FRAME_TYPES
+    assert {reason.value for reason in RemovalReason} == {"erased", "expired", "hidden"}

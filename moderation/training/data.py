@@ -20,7 +20,9 @@ HARASSMENT_FILES = ("harassment_train.csv", "harassment_train_more.csv")
 # Everyday chatter (greetings, small talk, emoji, kind offers of a number) and the contact
 # rules' development set: neither crisis nor harassment. Without them the model had met
 # only messages chosen for being hard, and read "Evening all." or a lone emoji as a signal.
-EVERYDAY_FILES = ("chatter_train.csv", "contact_dev.csv")
+# Short plain sentences (chatter_short_train.csv): with few words the model had little to go
+# on and read "Typed on the train." as imminent risk.
+EVERYDAY_FILES = ("chatter_train.csv", "chatter_short_train.csv", "contact_dev.csv")
 # The public sets are noisier and of another register (tweets, long Reddit posts): they
 # inform the heads without outweighing the chat corpus.
 PUBLIC_WEIGHT = 0.35

@@ -348,7 +348,7 @@ class RoomConsumer(HearthSocket):
         own_text = encode(selectors.frame_for_message(message, viewer_id=self.member_id))
         if message.status == MessageStatus.VISIBLE and message.original_body:
             # Masked: the room reads what screening let through, its author their own words.
-            publisher.enqueue(room_group(self.room_id), {
+            hub.publish_to_room(self.room_id, {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
                 "seq": message.seq, "text": encode(selectors.frame_for_message(message))})
             publisher.enqueue(member_group(self.member_id), {
@@ -356,7 +356,7 @@ class RoomConsumer(HearthSocket):
                 "room_id": self.room_id})
             return
         if message.status == MessageStatus.VISIBLE:
-            publisher.enqueue(room_group(self.room_id), {
+            hub.publish_to_room(self.room_id, {
                 "type": "room.frame", "text": own_text, "author_id": self.member_id,
                 "seq": message.seq})
             return
@@ -366,13 +366,12 @@ class RoomConsumer(HearthSocket):
             "type": "room.frame", "text": own_text, "author_id": self.member_id,
             "room_id": self.room_id})
         if message.status == MessageStatus.COLLAPSED:
-            publisher.enqueue(room_group(self.room_id), {
+            hub.publish_to_room(self.room_id, {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
                 "seq": message.seq, "text": encode(selectors.collapsed_frame(message))})
         else:
             # Held for review: other workers must not wait for a frame that is not coming.
-            publisher.enqueue(room_group(self.room_id), {"type": SEQ_PASSED,
-                                                         "seq": message.seq})
+            hub.publish_to_room(self.room_id, {"type": SEQ_PASSED, "seq": message.seq})
 
     async def _deliver(self, result: PostResult) -> None:
         message, verdict = result.message, result.verdict

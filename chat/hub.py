@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer
 
 from chat.batching import BatchWriter
 from chat.errors import ErrorCode, HearthError
-from chat.events import broadcast_to_room, room_group
+from chat.events import broadcast_to_room, publisher, room_group
 from chat.limits import chat_limits
 from chat.protocol import encode
 from chat.ratelimit import TokenBucket
@@ -153,6 +153,9 @@ class Hub:
         self._subscriptions: dict[int, RoomSubscription] = {}
         # The loop and layer the subscriptions belong to; a new one (tests) starts afresh.
         self._subscribed_on: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        # Marks the room events this hub publishes, so it skips them when the layer brings
+        # them back: its own sockets had them straight away (publish_to_room).
+        self.origin = uuid.uuid4().hex
 
     # --- registration -------------------------------------------------------------------
     async def register(self, socket: LocalSocket, *, head_seq: int | None = None) -> None:
@@ -217,6 +220,8 @@ class Hub:
         if subscription is None:
             subscription = RoomSubscription(room_id, head_seq)
             self._subscriptions[room_id] = subscription
+        # Delivers this worker's own room events even while the layer is down.
+        self._ensure_deliverer(subscription)
         if subscription.ready is None or (subscription.ready.done() and not subscription.reader):
             # Concurrent joins of one room share one subscription: each awaits the same task.
             subscription.ready = loop.create_task(self._open(subscription, layer))
@@ -238,8 +243,12 @@ class Hub:
         loop = asyncio.get_running_loop()
         if subscription.reader is None or subscription.reader.done():
             subscription.reader = loop.create_task(self._read(subscription, layer))
+        self._ensure_deliverer(subscription)
+
+    def _ensure_deliverer(self, subscription: RoomSubscription) -> None:
         if subscription.deliverer is None or subscription.deliverer.done():
-            subscription.deliverer = loop.create_task(self._deliver(subscription))
+            subscription.deliverer = asyncio.get_running_loop().create_task(
+                self._deliver(subscription))
 
     async def _read(self, subscription: RoomSubscription, layer: Any) -> None:
         # Only reads: a layer's receive is not safe to cancel for a timeout, a queue's is.
@@ -252,7 +261,26 @@ class Hub:
                 logger.warning("room channel read failed: %s", type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
+            if event.get("origin") == self.origin:
+                continue  # this worker's own: its sockets had it from publish_to_room
             subscription.arrived.put_nowait(event)
+
+    def publish_to_room(self, room_id: int, event: dict[str, Any]) -> None:
+        """A room event raised on this worker (a post's frame, a held post's seq passed).
+
+        The room's sockets here get it at once, put in seq order with what other workers
+        send; the other workers get it through the layer, queued in the order of the calls.
+        So members on one worker keep hearing each other while Redis is down or slow, and
+        what other workers missed they fetch by seq, as ever.
+        """
+        event = {**event, "origin": self.origin}
+        subscription = self._subscriptions.get(room_id)
+        if (subscription is not None and room_id in self.sockets_by_room
+                and self._subscribed_on is not None
+                and self._subscribed_on[0] is asyncio.get_running_loop()):
+            subscription.arrived.put_nowait(event)
+            self._ensure_deliverer(subscription)
+        publisher.enqueue(room_group(room_id), event)
 
     async def _deliver(self, subscription: RoomSubscription) -> None:
         order = subscription.order

@@ -57,6 +57,42 @@ async def test_the_heartbeat_drops_a_room_nobody_here_is_in_and_renews_the_other
     await staying.disconnect()
 
 
+async def test_members_on_one_worker_hear_each_other_while_the_layer_refuses_sends(
+        monkeypatch):
+    room = await database_sync_to_async(make_room)()
+    writer = await joined(room.slug, await database_sync_to_async(make_member)())
+    reader = await joined(room.slug, await database_sync_to_async(make_member)())
+    layer: Any = get_channel_layer()
+
+    async def redis_is_down(group: str, message: dict[str, Any]) -> None:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    monkeypatch.setattr(layer, "group_send", redis_is_down)
+    for number in range(3):
+        await send(writer, {"type": "send", "client_id": f"c{number}", "body": f"post {number}"})
+        assert (await next_of(writer, "ack"))["client_id"] == f"c{number}"
+    heard = [(await next_of(reader, "message"))["client_id"] for _ in range(3)]
+    assert heard == ["c0", "c1", "c2"]
+    await writer.disconnect()
+    await reader.disconnect()
+
+
+async def test_a_workers_own_room_event_is_not_delivered_again_when_the_layer_brings_it_back():
+    room = await database_sync_to_async(make_room)()
+    writer = await joined(room.slug, await database_sync_to_async(make_member)())
+    reader = await joined(room.slug, await database_sync_to_async(make_member)())
+    await send(writer, {"type": "send", "client_id": "once", "body": "only once please"})
+    assert (await next_of(reader, "message"))["client_id"] == "once"
+    # Another worker's post comes through the layer alone, after the echo of ours would.
+    await events.broadcast_to_room(room.pk, {"type": "notice", "kind": "marker"})
+    frame = json.loads(await reader.receive_from(timeout=2))
+    while frame["type"] in ("presence", "heartbeat"):
+        frame = json.loads(await reader.receive_from(timeout=2))
+    assert frame == {"type": "notice", "kind": "marker"}
+    await writer.disconnect()
+    await reader.disconnect()
+
+
 class _Socket:
     def __init__(self, room_id: int, member_id: int, *, fails: bool = False) -> None:
         self.room_id, self.member_id, self.fails = room_id, member_id, fails

@@ -55,6 +55,9 @@ def detect_contact_details(*, text: NormalizedText, context: ScreeningContext) -
     if digits >= _FEWEST_DIGITS_IN_A_NUMBER:
         found.extend((SignalKind.PHONE, Severity.HIGH, span)
                      for span in _phone_spans(folded, keys, context.allowed_phone_numbers))
+    if digits >= _FEWEST_DIGITS_IN_A_SPLIT_NUMBER and not found:
+        found.extend((SignalKind.PHONE, Severity.HIGH, span)
+                     for span in _split_phone_spans(folded, keys, context.allowed_phone_numbers))
     if len(_DIGIT_WORD_SET & keys) >= _FEWEST_DIGIT_WORDS and _has_spoken_run(text.tokens):
         found.extend((SignalKind.PHONE, Severity.HIGH, span)
                      for span in _spelled_phone_spans(folded, keys,
@@ -195,6 +198,50 @@ def _phone_spans(folded: TextView, keys: frozenset[str],
         for number, span in numbers:
             if not (allowed and _is_allowed(number, text[span[0]:span[1]], allowed)):
                 yield span
+
+
+# A number cut up to slip past a filter: its groups joined by other characters or a short
+# word ("07700_900_461", "07700 x 900 x 461", "07700 and then 900461", "it starts 07700 and
+# ends 900461"), or a letter O for a zero inside a group ("077OO 9OO 461"). Looked for only
+# when the plain search found no number, and read as one only when the groups make ten to
+# thirteen digits that start as a phone number is written ("0", "+") or the message speaks
+# of phones, and phonenumbers finds a valid number in them.
+_FEWEST_SPLIT_DIGITS: Final = 10
+# Digits written as such; the rest may be letters O.
+_FEWEST_DIGITS_IN_A_SPLIT_NUMBER: Final = 6
+_MOST_SPLIT_DIGITS: Final = 13
+_SPLIT_GROUP: Final = r"\+?\d+"
+_SPLIT_JOIN: Final = (r"(?:\s*(?:[_*x|~,;:\\/.\-]|\.{2,}|…|\(\s*space\s*\))+\s*"
+                      r"|\s+(?:[a-z]{1,6}\s+){0,3})")
+_SPLIT_NUMBER: Final = re.compile(
+    rf"(?<![\w.+]){_SPLIT_GROUP}(?:{_SPLIT_JOIN}{_SPLIT_GROUP}){{1,4}}(?![\w])")
+# "06:15 and 06:20", "08:07, 08:37, 09:07": times, not a number cut up.
+_CLOCK_TIME: Final = re.compile(r"(?<!\d)\d{1,2}[:h]\d\d(?!\d)")
+_LETTER_O_IN_DIGITS: Final = re.compile(r"(?<=\d)o+|(?<![a-z])o+(?=\d)")
+
+
+def _split_phone_spans(folded: TextView, keys: frozenset[str],
+                       allowed: frozenset[str]) -> Iterator[tuple[int, int]]:
+    # Same length as the text, so spans hold.
+    text = _LETTER_O_IN_DIGITS.sub(lambda match: "0" * len(match.group()), folded.text)
+    for run in _SPLIT_NUMBER.finditer(text):
+        start, end = run.span()
+        written = run.group()
+        digits = "".join(_DIGIT.findall(written))
+        if not _FEWEST_SPLIT_DIGITS <= len(digits) <= _MOST_SPLIT_DIGITS:
+            continue
+        plus = written.startswith("+")
+        cued = (not _PHONE_WORDS.isdisjoint(keys)
+                or _PHONE_CUE.search(text, max(0, start - _CUE_REACH), start) is not None)
+        if not (plus or digits.startswith("0") or cued):
+            continue
+        if (_CLOCK_TIME.search(written) or _NOT_A_PHONE.search(written)
+                or _is_something_else(text, start, end,
+                                      digits=digits, keys=keys)):
+            continue
+        number = _read_phone_number(digits, plus=plus, unbroken=False, keys=keys)
+        if number is not None and not (allowed and _is_allowed(number, digits, allowed)):
+            yield start, end
 
 
 def _is_cued_local_number(text: str, start: int, digits: str,

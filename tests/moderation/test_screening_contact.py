@@ -85,6 +85,35 @@ def test_numbers_run_together_are_each_found(text):
     assert len([kind for kind, _ in found(f"either of {text} works") if kind == "phone"]) == 2
 
 
+@pytest.mark.parametrize(("text", "number"), [
+    ("text me 07700_900_461", "07700_900_461"),
+    ("07700 x 900 x 461 if u want", "07700 x 900 x 461"),
+    ("its 07700 ... 900 ... 461", "07700 ... 900 ... 461"),
+    ("my number starts 07700 and ends 900461", "07700 and ends 900461"),
+    ("first bit 07700 then 900461", "07700 then 900461"),
+    ("ring 077OO 9OO 461", "077OO 9OO 461"),
+    ("07700*900*461 whatsapp", "07700*900*461"),
+    ("+44 7700 and then 900461", "+44 7700 and then 900461"),
+])
+def test_a_number_cut_up_to_slip_past_the_filter_is_found(text, number):
+    assert ("phone", number) in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "my alarm goes at 06:15 and 06:20 and 06:25",
+    "buses at 08:07, 08:37, 09:07 every half hour",
+    "between 2019 and 2021 I moved 3 times",
+    "I have 3 cats and 2 dogs and 14 fish",
+    "shifts are 0800 and 0900 this week",
+    "scores were 10, 12, 15 and 22 out of 30",
+    "pages 120 to 135 and 200 to 215 for homework",
+    "sleep 05 then 06 then 07 hours, getting better",
+    "order 0123 4567 89 arrived",
+])
+def test_numbers_near_each_other_are_not_a_phone_number_cut_up(text):
+    assert not [kind for kind, _ in found(text) if kind == "phone"]
+
+
 def test_a_local_number_counts_after_a_phone_word():
     assert ("phone", "5521 8830") in found("can you call me on 5521 8830 tonight?")
     assert found("there were 5521 8830 of them") == []

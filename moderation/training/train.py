@@ -62,10 +62,12 @@ HEAD_LEARNING_RATE = 2e-3
 # allows (at-risk and harassment 10 %, imminent pages 5 % of messages without risk).
 AT_RISK_FALSE_ALARMS = 0.10
 IMMINENT_FALSE_PAGES = 0.05
+# High-risk messages (no immediacy) read as imminent: they still alert staff, but as a page.
+IMMINENT_HIGH_RISK_PAGES = 0.15
 # A model-only harassment reading puts the message before a moderator: a margin under the 10 %
 # budget (the held-out split ran a point or two above the validation share). Taking it from
 # the room while they look needs a surer reading, with well under half the false alarms.
-HARASSMENT_FALSE_ALARMS = 0.08
+HARASSMENT_FALSE_ALARMS = 0.10
 HARASSMENT_HOLD_FALSE_ALARMS = 0.03
 # The concern card is gentle but still a card: never for a coin toss.
 CONCERN_AT_LEAST = 0.5
@@ -345,9 +347,14 @@ def _choose_thresholds(examples: Examples, validation: list[int]
     }
     # Imminent pages staff: among messages read as at risk, the lowest P(imminent) that pages
     # at most IMMINENT_FALSE_PAGES of the messages without any risk.
-    thresholds["imminent"] = _lowest_within(
-        np.where(at_risk >= thresholds["at_risk"], p["imminent"], 0.0), rules_imminent,
-        crisis_rows & (tier == "none"), IMMINENT_FALSE_PAGES)
+    # Nor may it page most high-risk messages: a page is for risk now, and one that comes
+    # for every at-risk reading teaches staff to wait.
+    imminent_reading = np.where(at_risk >= thresholds["at_risk"], p["imminent"], 0.0)
+    thresholds["imminent"] = max(
+        _lowest_within(imminent_reading, rules_imminent, crisis_rows & (tier == "none"),
+                       IMMINENT_FALSE_PAGES),
+        _lowest_within(imminent_reading, rules_imminent, crisis_rows & (tier == "high_risk"),
+                       IMMINENT_HIGH_RISK_PAGES))
     # The concern card (gentle, no page): where the writer's distress outweighs the rest.
     thresholds["concern"] = max(CONCERN_AT_LEAST, min(thresholds["at_risk"], 0.98))
     report = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -75,6 +76,16 @@ class SeqOrder:
         # socket joined), so the first frames are ordered too.
         self.next_seq = next_seq
         self.waiting: dict[int, dict[str, Any]] = {}
+        # When the oldest waiting frame began to wait (time.monotonic): the wait is counted
+        # from it, not from the latest arrival, or a room that keeps talking across a gap
+        # that never fills (Redis down, another worker's frames lost) would wait for ever.
+        self.waiting_since: float | None = None
+
+    def seconds_left_to_wait(self) -> float | None:
+        """How much longer the waiting frames may wait; None when nothing waits."""
+        if not self.waiting or self.waiting_since is None:
+            return None
+        return max(0.0, self.waiting_since + GAP_WAIT_SECONDS - time.monotonic())
 
     def arrive(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """The events to deliver now, in order."""
@@ -84,6 +95,8 @@ class SeqOrder:
         if self.next_seq is not None and seq < self.next_seq:
             return [] if event["type"] == SEQ_PASSED else [event]
         if self.next_seq is not None and seq > self.next_seq:
+            if not self.waiting:
+                self.waiting_since = time.monotonic()
             self.waiting[seq] = event
             return []
         ready = [event]
@@ -91,6 +104,8 @@ class SeqOrder:
         while self.next_seq in self.waiting:
             ready.append(self.waiting.pop(self.next_seq))
             self.next_seq += 1
+        if not self.waiting:
+            self.waiting_since = None
         return [e for e in ready if e["type"] != SEQ_PASSED]
 
     def give_up_waiting(self) -> list[dict[str, Any]]:
@@ -99,6 +114,7 @@ class SeqOrder:
         if ready:
             self.next_seq = max(self.waiting) + 1
         self.waiting.clear()
+        self.waiting_since = None
         return [e for e in ready if e["type"] != SEQ_PASSED]
 
 
@@ -286,8 +302,8 @@ class Hub:
         order = subscription.order
         while True:
             try:
-                event = await asyncio.wait_for(
-                    subscription.arrived.get(), GAP_WAIT_SECONDS if order.waiting else None)
+                event = await asyncio.wait_for(subscription.arrived.get(),
+                                               order.seconds_left_to_wait())
             except TimeoutError:
                 ready = order.give_up_waiting()
             else:

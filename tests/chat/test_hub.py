@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from chat import events
 from chat.errors import ErrorCode, HearthError
 from chat.events import OrderedPublisher, room_group
-from chat.hub import Hub, hub, presence_frames
+from chat.hub import Hub, RoomSubscription, hub, presence_frames
 from tests.chat.test_consumers import joined, next_of, send
 from tests.factories import make_member, make_room
 
@@ -172,6 +172,26 @@ def _frame(seq: int | None, kind: str = "room.frame") -> dict[str, Any]:
 
 def _seqs(events: list[dict[str, Any]]) -> list[int | None]:
     return [e.get("seq") for e in events]
+
+
+async def test_a_gap_that_never_fills_is_given_up_while_the_room_keeps_talking(monkeypatch):
+    # Redis down: the other worker's seqs never come, this worker's keep coming. The wait is
+    # counted from the first frame that waited, not from the latest arrival.
+    monkeypatch.setattr("chat.hub.GAP_WAIT_SECONDS", 0.2)
+    local = Hub()
+    socket = _Socket(room_id=7, member_id=1)
+    local.sockets_by_room[7].add(socket)
+    subscription = RoomSubscription(7, head_seq=0)
+    deliverer = asyncio.get_running_loop().create_task(local._deliver(subscription))
+    try:
+        for seq in range(2, 22, 2):  # 1, 3, 5… went to the other worker and are lost
+            subscription.arrived.put_nowait(
+                {"type": "room.frame", "seq": seq, "text": f"frame {seq}"})
+            await asyncio.sleep(0.1)
+        # Before the room fell quiet, the frames that waited had gone out, in order.
+        assert socket.texts[:3] == ["frame 2", "frame 4", "frame 6"]
+    finally:
+        deliverer.cancel()
 
 
 def test_frames_that_cross_on_the_way_are_put_back_in_seq_order():

@@ -42,8 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
-        parts = item.path.relative_to(tests_root).parts
-        server_tier = parts[0] in _SERVER_TIER_DIRECTORIES
+        parts = (item.path.relative_to(tests_root).parts
+                 if item.path.is_relative_to(tests_root) else ())
+        server_tier = bool(parts) and parts[0] in _SERVER_TIER_DIRECTORIES
         if server_tier and item.get_closest_marker("both_databases") is None:
             left_out.append(item)
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -120,13 +121,14 @@ class _FirstWord:
     by_second: dict[str, _SecondWord] = field(default_factory=dict)
 
 
-_PHRASE_INDEXES: list[PhraseIndex] = []
+# Every index made (weakly: one a test makes goes with the test).
+_PHRASE_INDEXES: weakref.WeakSet[PhraseIndex] = weakref.WeakSet()
 
 
 def build_phrase_indexes() -> None:
     """Build every word list's index now (a worker does at start-up, so the first message
     does not wait for it)."""
-    for index in _PHRASE_INDEXES:
+    for index in list(_PHRASE_INDEXES):
         index.build()
 
 
@@ -148,7 +150,7 @@ class PhraseIndex:
         self._built = False
         self._first: dict[str, _FirstWord] = {}
         self._first_by_length: dict[int, list[str]] = {}
-        _PHRASE_INDEXES.append(self)
+        _PHRASE_INDEXES.add(self)
 
     def build(self) -> None:
         """Index the entries now, if not done yet; safe to call from several threads."""
@@ -162,6 +164,7 @@ class PhraseIndex:
                     self._add(section, entry, plural=section in self._plural)
             for word in self._first:
                 self._first_by_length.setdefault(len(word), []).append(word)
+            self._sections = {}  # indexed now; the lists need not be kept twice
             self._built = True
 
     def _add(self, section: str, entry: str, *, plural: bool) -> None:

@@ -64,9 +64,10 @@ AT_RISK_FALSE_ALARMS = 0.10
 IMMINENT_FALSE_PAGES = 0.05
 # High-risk messages (no immediacy) read as imminent: they still alert staff, but as a page.
 IMMINENT_HIGH_RISK_PAGES = 0.15
-# A model-only harassment reading puts the message before a moderator: a margin under the 10 %
-# budget (the held-out split ran a point or two above the validation share). Taking it from
-# the room while they look needs a surer reading, with well under half the false alarms.
+# A model-only harassment reading puts the message before a moderator: the 10 %
+# budget, on validation negatives that are now harder than the held-out ones (banter, quoted
+# insults, supportive swearing). Taking it from the room while they look needs a surer
+# reading, with well under half the false alarms.
 HARASSMENT_FALSE_ALARMS = 0.10
 HARASSMENT_HOLD_FALSE_ALARMS = 0.03
 # The concern card is gentle but still a card: never for a coin toss.

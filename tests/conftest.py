@@ -24,15 +24,17 @@ IN_MEMORY_LAYER = {
 }
 
 
-# Tests that start real servers or a browser. `--tier unit` leaves them out: CI runs them once,
-# on PostgreSQL, and only the unit tier on SQLite as well (.ci/run).
+# Tests that start real servers or a browser (these folders, and benchmark smokes marked
+# `system`). `--tier unit` leaves them out: CI runs them once, on PostgreSQL, and only the unit
+# tier on SQLite as well (.ci/run).
 _SERVER_TIER_DIRECTORIES = ("system", "e2e")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--tier", choices=("all", "unit"), default="all",
-        help="unit: leave out tests/system and tests/e2e, except those marked both_databases")
+        help="unit: leave out tests/system, tests/e2e and other tests marked system, except "
+             "those marked both_databases")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -44,7 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         parts = (item.path.relative_to(tests_root).parts
                  if item.path.is_relative_to(tests_root) else ())
-        server_tier = bool(parts) and parts[0] in _SERVER_TIER_DIRECTORIES
+        server_tier = (bool(parts) and parts[0] in _SERVER_TIER_DIRECTORIES
+                       or item.get_closest_marker("system") is not None)
         if server_tier and item.get_closest_marker("both_databases") is None:
             left_out.append(item)
         else:

@@ -48,6 +48,7 @@ class Member:
     port: int
     cookie: str
     heartbeat: float
+    host: str = "127.0.0.1"
     ws: ClientConnection | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     contiguous: int = -1  # every seq up to this one is accounted for; -1 before the welcome
@@ -70,8 +71,8 @@ class Member:
         while not self.stopping:
             try:
                 ws = await connect(
-                    f"ws://127.0.0.1:{self.port}/ws/rooms/{self.slug}/",
-                    origin=Origin(f"http://127.0.0.1:{self.port}"),
+                    f"ws://{self.host}:{self.port}/ws/rooms/{self.slug}/",
+                    origin=Origin(f"http://{self.host}:{self.port}"),
                     additional_headers={"Cookie": f"{SESSION_COOKIE}={self.cookie}"},
                     compression=None, ping_interval=None, close_timeout=2, open_timeout=10)
             except Exception:  # refused, reset, timed out, worker not up yet: try again
@@ -214,12 +215,12 @@ class Member:
                 await self.ws.close()
 
 
-async def session_cookie(port: int, path: str = "/me/join/") -> str:
+async def session_cookie(port: int, host: str = "127.0.0.1", path: str = "/me/join/") -> str:
     """Join like a room page's script does (a page view makes no member) and keep the session
     cookie it sets."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                      "Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         head = (await reader.read()).partition(b"\r\n\r\n")[0].decode("latin-1")

@@ -1,8 +1,10 @@
 """`python -m bench.chaos`: members on two workers chat in one room with acknowledged sends
 while, in turn, a worker is killed with SIGKILL and restarted, the private Redis stops for a
-while and comes back empty, and the private PostgreSQL restarts. Per fault: acknowledged
-messages lost, duplicates, out-of-order deliveries and each member's longest deaf spell.
-Exits 1 on any acknowledged loss (never on timing)."""
+while and comes back empty, the private PostgreSQL restarts, and (netsplit) one worker's
+network link is cut and restored, with the workers in two network namespaces and Redis and
+PostgreSQL in a third. Per fault: acknowledged messages lost, duplicates, out-of-order
+deliveries and each member's longest deaf spell. Exits 1 on any acknowledged loss (never on
+timing)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import itertools
 import json
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos.client import Member, Sent, session_cookie
+from bench.chaos.network import LOOPBACK, SplitNetwork, netns_unavailable
 from bench.chaos.services import PrivatePostgres, PrivateRedis, Workers, hearth_env
 from bench.fanout.bodies import BodyGenerator
+from bench.fanout.options import PROJECT_ROOT
 from bench.fanout.servers import free_port
 
-FAULTS = ("kill9", "redis", "postgres")
+FAULTS = ("kill9", "redis", "postgres", "netsplit")
 WORKERS = 2
 ROOM = "chaos-room"
 
@@ -39,10 +44,12 @@ class Options:
     rate: float  # messages per second per member
     faults: tuple[str, ...]
     redis_outage: float
+    cut_seconds: float
     heartbeat: float
     drain_max: float
     json_path: Path | None
     keep_work_dir: bool
+    in_network: str  # the tag of a SplitNetwork this process runs inside, or ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,9 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="messages per second each member tries to send, one at a time, each waiting for "
              "its ack (default 2)")
     add("--faults", default=",".join(FAULTS),
-        help=f"comma-separated subset of {','.join(FAULTS)}, run in that order (default all)")
+        help=f"comma-separated subset of {','.join(FAULTS)}, run in that order (default all; "
+             "with netsplit every fault runs in network namespaces, which needs root)")
     add("--redis-outage", type=float, default=10.0,
         help="seconds Redis stays down (default 10)")
+    add("--cut-seconds", type=float, default=10.0,
+        help="seconds worker 1's network link stays cut in the netsplit fault (default 10)")
     add("--heartbeat", type=float, default=2.0,
         help="HEARTH_HEARTBEAT_SECONDS for the workers (default 2)")
     add("--drain-max", type=float, default=0.0,
@@ -66,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
              "(default: 5 heartbeats + 5 s)")
     add("--json", type=Path, dest="json_path", metavar="PATH", help="also write the figures here")
     add("--keep-work-dir", action="store_true", help="keep logs and the PostgreSQL cluster")
+    # Set by the run itself when it starts its own copy inside the namespaces it made.
+    add("--in-network", default="", help=argparse.SUPPRESS)
     return parser
 
 
@@ -78,10 +90,16 @@ def parse(argv: Sequence[str] | None) -> Options:
         parser.error(f"--faults: choose from {','.join(FAULTS)} (got {args.faults!r})")
     if args.members < 1 or args.rate <= 0 or args.duration <= 0 or args.heartbeat <= 0:
         parser.error("--members, --rate, --duration and --heartbeat must be above 0")
+    if args.redis_outage <= 0 or args.cut_seconds <= 0:
+        parser.error("--redis-outage and --cut-seconds must be above 0")
+    if "netsplit" in faults and not args.in_network and (why := netns_unavailable()):
+        parser.error(f"the netsplit fault {why}; leave it out with --faults "
+                     f"{','.join(f for f in FAULTS if f != 'netsplit')}")
     return Options(duration=args.duration, members=args.members, rate=args.rate,
-                   faults=faults, redis_outage=args.redis_outage, heartbeat=args.heartbeat,
-                   drain_max=args.drain_max or 5 * args.heartbeat + 5,
-                   json_path=args.json_path, keep_work_dir=bool(args.keep_work_dir))
+                   faults=faults, redis_outage=args.redis_outage, cut_seconds=args.cut_seconds,
+                   heartbeat=args.heartbeat, drain_max=args.drain_max or 5 * args.heartbeat + 5,
+                   json_path=args.json_path.resolve() if args.json_path else None,
+                   keep_work_dir=bool(args.keep_work_dir), in_network=args.in_network)
 
 
 @dataclass
@@ -105,8 +123,14 @@ class Chaos:
         self.options = options
         self.work_dir = work_dir
         self.tag = secrets.token_hex(3)
-        self.redis = PrivateRedis(work_dir)
-        self.postgres = PrivatePostgres(work_dir / "pg")
+        # Made and removed by the parent process that started this one inside it.
+        self.network = SplitNetwork(tag=options.in_network) if options.in_network else None
+        network = self.network
+        self.worker_places = ([network.worker(i) for i in range(WORKERS)] if network
+                              else [LOOPBACK] * WORKERS)
+        services = network.services if network else LOOPBACK
+        self.redis = PrivateRedis(work_dir, place=services)
+        self.postgres = PrivatePostgres(work_dir / "pg", place=services)
         self.workers: Workers | None = None
         self.members: list[Member] = []
         self.sending = False
@@ -118,8 +142,10 @@ class Chaos:
         self.redis.start()
         self.postgres.init()
         env = hearth_env(self.work_dir, database_url=self.postgres.url,
-                         redis_url=self.redis.url, heartbeat_seconds=self.options.heartbeat)
-        self.workers = Workers(self.work_dir, env, [free_port() for _ in range(WORKERS)])
+                         redis_url=self.redis.url, heartbeat_seconds=self.options.heartbeat,
+                         hosts=sorted({place.address for place in self.worker_places}))
+        self.workers = Workers(self.work_dir, env, [free_port() for _ in range(WORKERS)],
+                               self.worker_places)
         self.workers.start_all()
         self.workers.manage("add_room", ROOM, "--title", "Chaos room", "--capacity",
                             str(WORKERS * self.options.members + 5))
@@ -129,9 +155,10 @@ class Chaos:
         for index in range(WORKERS * self.options.members):
             worker = index % WORKERS
             port = self.workers.ports[worker]
+            host = self.worker_places[worker].address
             self.members.append(Member(
-                index=index, worker=worker, slug=ROOM, port=port,
-                cookie=await session_cookie(port),
+                index=index, worker=worker, slug=ROOM, port=port, host=host,
+                cookie=await session_cookie(port, host),
                 heartbeat=self.options.heartbeat))
         self.readers = [asyncio.create_task(m.stay_connected()) for m in self.members]
         await asyncio.wait_for(asyncio.gather(*(m.connected.wait() for m in self.members)), 60)
@@ -179,9 +206,16 @@ class Chaos:
             await asyncio.to_thread(self.redis.start)
             phase.note = (f"private Redis stopped for {self.options.redis_outage:g} s, "
                           "restarted empty")
-        else:
+        elif fault == "postgres":
             await asyncio.to_thread(self.postgres.restart)
             phase.note = "private PostgreSQL stopped (pg_ctl stop -m fast) and started again"
+        else:
+            assert self.network is not None  # noqa: S101
+            await asyncio.to_thread(self.network.cut, 1)
+            await asyncio.sleep(self.options.cut_seconds)
+            await asyncio.to_thread(self.network.restore, 1)
+            phase.note = (f"worker 1's only network link (to members, Redis and PostgreSQL) "
+                          f"cut for {self.options.cut_seconds:g} s, then restored")
 
     async def _send_loop(self, member: Member, phase: Phase) -> None:
         interval = 1 / self.options.rate
@@ -291,9 +325,11 @@ def deaf_spells(member: Member, phase: Phase, members: list[Member],
 
 
 def render(figures: list[dict[str, Any]], options: Options) -> str:
+    where = ("workers in two network namespaces, Redis and PostgreSQL in a third"
+             if "netsplit" in options.faults else "all on loopback")
     lines = [f"chaos: {WORKERS} workers x {options.members} members, {options.rate:g} msg/s "
              f"each (acked one at a time), heartbeat {options.heartbeat:g} s, phases of "
-             f"{options.duration:g} s"]
+             f"{options.duration:g} s, {where}"]
     lines.extend(
             f"{f['fault']:>8}: {f['note']}; sent {f['sent']}, acked {f['acked']}, "
             f"unacked {f['unacked']}, refused {f['refused']}{_codes(f['refused_codes'])}; ACKED "
@@ -326,6 +362,8 @@ async def _run(chaos: Chaos) -> list[dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse(argv)
+    if "netsplit" in options.faults and not options.in_network:
+        return _run_in_split_network(options)
     work_dir = Path(tempfile.mkdtemp(prefix="hearth-chaos-"))
     chaos = Chaos(options, work_dir)
     atexit.register(chaos.stop_services)  # also on an exception or Ctrl-C
@@ -346,7 +384,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"options": {"duration": options.duration, "members_per_worker": options.members,
                          "rate": options.rate, "faults": list(options.faults),
                          "redis_outage": options.redis_outage,
+                         "cut_seconds": options.cut_seconds,
                          "heartbeat": options.heartbeat},
              "phases": figures}, indent=2))
     return 1 if failed else 0
 
+
+
+def _run_in_split_network(options: Options) -> int:
+    """Make the namespaces, run this benchmark again inside the members' one (so that nothing
+    is added to the machine's own network), and remove them whatever happened."""
+    network = SplitNetwork()
+    atexit.register(network.remove)
+    try:
+        network.create(WORKERS)
+        clients = network.clients
+        command = clients.wrap([
+            sys.executable, "-m", "bench.chaos", "--in-network", network.tag,
+            "--duration", f"{options.duration!r}", "--members", str(options.members),
+            "--rate", f"{options.rate!r}", "--faults", ",".join(options.faults),
+            "--redis-outage", f"{options.redis_outage!r}",
+            "--cut-seconds", f"{options.cut_seconds!r}",
+            "--heartbeat", f"{options.heartbeat!r}", "--drain-max", f"{options.drain_max!r}",
+            *(["--json", str(options.json_path)] if options.json_path else []),
+            *(["--keep-work-dir"] if options.keep_work_dir else [])])
+        return subprocess.run(command, cwd=PROJECT_ROOT, check=False).returncode
+    finally:
+        network.remove()

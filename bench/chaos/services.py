@@ -1,6 +1,7 @@
 """What the chaos run starts and breaks: a private redis-server and a private PostgreSQL
 cluster on fixed free ports (so each can come back where the workers expect it), and two
-Hearth workers sharing them. Everything here is started by this process and stopped by it."""
+Hearth workers sharing them, all on loopback or each in its own network namespace
+(bench/chaos/network.py). Everything here is started by this process and stopped by it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.chaos.network import LOOPBACK, Place
 from bench.fanout.options import PROJECT_ROOT
 from bench.fanout.servers import (
     LIFTED_LIMITS,
@@ -29,7 +31,7 @@ READY_TIMEOUT = 30.0
 
 def _wait_for_redis(process: Process) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
-    while not redis_answers(process.port):
+    while not redis_answers(process.port, process.host):
         if process.popen.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not start (see {process.log})")
         time.sleep(0.05)
@@ -41,22 +43,29 @@ class PrivateRedis:
     replaced Redis host would (the channel layer's group memberships included)."""
 
     work_dir: Path
+    place: Place = LOOPBACK
     port: int = field(default_factory=free_port)
     process: Process | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.place.address}:{self.port}/0"
 
     def start(self) -> None:
         program = shutil.which("redis-server")
         if program is None:
             raise RuntimeError("redis-server is not installed")
-        self.process = start("redis", [program, "--port", str(self.port), "--bind", "127.0.0.1",
-                                       "--save", "", "--appendonly", "no",
-                                       "--dir", str(self.work_dir)],
+        self.process = start("redis", self.place.wrap(
+                                 [program, "--port", str(self.port),
+                                  "--bind", self.place.address, "--save", "",
+                                  "--appendonly", "no", "--dir", str(self.work_dir),
+                                  # Only our own namespaces can reach it there; off loopback
+                                  # protected mode would refuse the workers.
+                                  "--protected-mode",
+                                  "no" if self.place.netns else "yes"]),
                              cwd=self.work_dir, env=dict(os.environ),
-                             log=self.work_dir / "redis.log", port=self.port, cpus=None)
+                             log=self.work_dir / "redis.log", port=self.port, cpus=None,
+                             host=self.place.address)
         _wait_for_redis(self.process)
 
     def stop(self) -> None:
@@ -70,6 +79,7 @@ class PrivatePostgres:
     when we are root (PostgreSQL refuses to run as root). Never the machine's own server."""
 
     work_dir: Path
+    place: Place = LOOPBACK
     port: int = field(default_factory=free_port)
     bin_dir: Path = field(default_factory=lambda: _postgres_bin())
 
@@ -79,7 +89,7 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/hearth"
+        return f"postgres://postgres@{self.place.address}:{self.port}/hearth"
 
     def init(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -88,14 +98,18 @@ class PrivatePostgres:
             shutil.chown(self.work_dir, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
                   "--no-sync", "-E", "UTF8")
+        if self.place.netns:
+            # initdb trusts loopback only; in its namespace the workers come from the subnet.
+            with (self.data_dir / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all samenet trust\n")
         self.start()
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+        self._run("createdb", "-h", self.place.address, "-p", str(self.port), "-U", "postgres",
                   "hearth")
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.work_dir / "pg.log"),
                   "-w", "-t", "60", "-o",
-                  f"-p {self.port} -k {self.work_dir} -c listen_addresses=127.0.0.1 "
+                  f"-p {self.port} -k {self.work_dir} -c listen_addresses={self.place.address} "
                   "-c fsync=off -c max_connections=200", "start")
 
     def restart(self) -> None:
@@ -113,6 +127,7 @@ class PrivatePostgres:
         command = [str(self.bin_dir / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
+        command = self.place.wrap(command)
         done = subprocess.run(command, capture_output=True, text=True, timeout=120,
                               check=False, cwd=self.work_dir)
         if check and done.returncode:
@@ -133,6 +148,7 @@ class Workers:
     work_dir: Path
     env: dict[str, str]
     ports: list[int]
+    places: list[Place]
     processes: list[Process] = field(default_factory=list)
 
     def start_all(self) -> None:
@@ -140,13 +156,14 @@ class Workers:
             self.processes.append(self._start(index, setup=index == 0))
 
     def _start(self, index: int, *, setup: bool) -> Process:
-        command = [sys.executable, "manage.py", "serve", "--port", str(self.ports[index]),
-                   "--server", "uvicorn"]
+        place = self.places[index]
+        command = [sys.executable, "manage.py", "serve", "--host", place.address,
+                   "--port", str(self.ports[index]), "--server", "uvicorn"]
         if not setup:
             command.append("--no-setup")
-        process = start(f"hearth worker {index}", command, cwd=PROJECT_ROOT, env=self.env,
-                        log=self.work_dir / f"hearth-{index}.log", port=self.ports[index],
-                        cpus=None)
+        process = start(f"hearth worker {index}", place.wrap(command), cwd=PROJECT_ROOT,
+                        env=self.env, log=self.work_dir / f"hearth-{index}.log",
+                        port=self.ports[index], cpus=None, host=place.address)
         wait_until_healthy(process, None)
         return process
 
@@ -172,7 +189,7 @@ class Workers:
 
 
 def hearth_env(work_dir: Path, *, database_url: str, redis_url: str,
-               heartbeat_seconds: float) -> dict[str, str]:
+               heartbeat_seconds: float, hosts: list[str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update({
@@ -184,5 +201,9 @@ def hearth_env(work_dir: Path, *, database_url: str, redis_url: str,
         # Plain chat bodies: the learned detector is not what this run measures.
         "HEARTH_SCREENING_MODEL": "false",
         "DEBUG": "false", "PYTHONUNBUFFERED": "1", **LIFTED_LIMITS,
+        "ALLOWED_HOSTS": ",".join(hosts),
+        # Every member connects from one address, outside loopback when namespaced, and
+        # reconnects after every fault: per-address limits would refuse the run itself.
+        "HEARTH_NEW_SESSIONS_PER_ADDRESS": "0", "HEARTH_SOCKET_OPENS_PER_ADDRESS": "0",
     })
     return env

@@ -46,6 +46,7 @@ class Process:
     popen: subprocess.Popen[bytes]
     port: int
     log: Path
+    host: str = "127.0.0.1"  # the address it listens on
 
     @property
     def pid(self) -> int:
@@ -90,12 +91,12 @@ class Deployment:
 
 
 def start(name: str, command: list[str], *, cwd: Path, env: dict[str, str], log: Path,
-          port: int, cpus: frozenset[int] | None) -> Process:
+          port: int, cpus: frozenset[int] | None, host: str = "127.0.0.1") -> Process:
     with log.open("ab") as out:
         popen = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
                                  stderr=subprocess.STDOUT)
     pin(popen.pid, cpus)  # at once, while the child has one thread
-    return Process(name=name, popen=popen, port=port, log=log)
+    return Process(name=name, popen=popen, port=port, log=log, host=host)
 
 
 def wait_until_healthy(process: Process, cpus: frozenset[int] | None) -> None:
@@ -103,7 +104,7 @@ def wait_until_healthy(process: Process, cpus: frozenset[int] | None) -> None:
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             raise RuntimeError(f"{process.name} exited early:\n{_tail(process.log)}")
-        connection = http.client.HTTPConnection("127.0.0.1", process.port, timeout=2)
+        connection = http.client.HTTPConnection(process.host, process.port, timeout=2)
         try:
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
@@ -143,9 +144,9 @@ def start_own_redis(work_dir: Path, cpus: frozenset[int] | None) -> Process:
     return process
 
 
-def redis_answers(port: int) -> bool:
+def redis_answers(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        with socket.create_connection((host, port), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:

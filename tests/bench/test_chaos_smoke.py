@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.chaos.client import Member, Received, Sent
+from bench.chaos.network import netns_unavailable
 from bench.chaos.run import Phase, phase_figures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,35 @@ def test_chaos_smoke_loses_no_acknowledged_message(tmp_path):
     for phase in phases:
         assert phase["acked"] > 0, phase
         assert phase["acked_lost_messages"] == 0, phase
+
+
+@pytest.mark.system
+@pytest.mark.skipif(netns_unavailable() is not None and os.environ.get("CI") != "true",
+                    reason=f"{netns_unavailable()}")
+@pytest.mark.skipif(not _can_run_chaos() and os.environ.get("CI") != "true",
+                    reason="needs redis-server and PostgreSQL's server programs")
+def test_chaos_smoke_netsplit_loses_no_acknowledged_message(tmp_path):
+    """Workers in two network namespaces, Redis and PostgreSQL in a third; worker 1's link cut
+    for 3 s. The namespaces go with the run."""
+    report = tmp_path / "chaos.json"
+    namespaces_before = _namespaces()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.chaos", "--duration", "5", "--members", "2",
+         "--faults", "netsplit", "--cut-seconds", "3", "--json", str(report)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=280, check=False,
+        env={**os.environ, "HEARTH_STATE_DIR": str(tmp_path / "state")})
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    (phase,) = json.loads(report.read_text())["phases"]
+    assert phase["fault"] == "netsplit"
+    assert phase["acked"] > 0, phase
+    assert phase["acked_lost_messages"] == 0, phase
+    assert _namespaces() == namespaces_before
+
+
+def _namespaces() -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                            check=True).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
 
 
 def _member(index: int, worker: int) -> Member:

@@ -12,6 +12,11 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Admin")
 
 
+# Who is staff and who moderates: decided here only (moderation/permissions.py asks these).
+STAFF_ROLES = frozenset({Role.PEER_SUPPORTER, Role.MODERATOR, Role.ADMIN})
+MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
+
+
 class Member(models.Model):
     """Someone in the community, known only by a handle.
 
@@ -32,7 +37,7 @@ class Member(models.Model):
 
     @property
     def is_staff_member(self) -> bool:
-        return self.role != Role.MEMBER
+        return self.role in STAFF_ROLES
 
 
 class MessageStatus(models.TextChoices):

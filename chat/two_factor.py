@@ -25,8 +25,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from chat.models import Member, Role
-from moderation.permissions import MODERATOR_ROLES
+from chat.models import MODERATOR_ROLES, Member, Role
 
 APP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chat.errors import ErrorCode, HearthError
 from chat.events import STAFF_GROUP, send_to_group_sync
+from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from chat.rendering import render_message_html
@@ -159,7 +160,7 @@ def member_in_room(*, room_slug: str, handle: str) -> tuple[Member, Room]:
     room = Room.objects.filter(slug=room_slug, is_active=True).first()
     if room is None:
         raise HearthError(ErrorCode.ROOM_NOT_FOUND)
-    member = Member.objects.filter(handle_key=handle.lower()).first()
+    member = Member.objects.filter(handle_key=handle_key(handle)).first()
     if member is None:
         raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
     return member, room

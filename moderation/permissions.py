@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from chat.errors import ErrorCode, HearthError
-from chat.models import Member, Role
-
-MODERATOR_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
-STAFF_ROLES = frozenset({Role.PEER_SUPPORTER, Role.MODERATOR, Role.ADMIN})
+from chat.models import MODERATOR_ROLES, Member
 
 
 def can_moderate(member: Member | None) -> bool:
@@ -15,7 +12,7 @@ def can_moderate(member: Member | None) -> bool:
 
 def can_staff(member: Member | None) -> bool:
     """Peer supporters, moderators and admins: on duty, escalations, take-asides."""
-    return member is not None and member.role in STAFF_ROLES
+    return member is not None and member.is_staff_member
 
 
 def require_staff(member: Member | None) -> Member:

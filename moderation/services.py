@@ -22,6 +22,7 @@ from chat.events import (
     staff_broadcast_sync,
     tell_member_sockets_sync,
 )
+from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import RemovalReason, encode, message_removed_frame
 from hearth.hotcache import TimedCache
@@ -174,7 +175,7 @@ def _signals_of(item: ReviewItem) -> tuple[Signal, ...]:
 
 
 def mute_member(*, member: Member, handle: str) -> Member:
-    target = Member.objects.filter(handle_key=handle.lower()).first()
+    target = Member.objects.filter(handle_key=handle_key(handle)).first()
     if target is None:
         raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
     if target.pk == member.pk:
@@ -184,7 +185,7 @@ def mute_member(*, member: Member, handle: str) -> Member:
 
 
 def unmute_member(*, member: Member, handle: str) -> None:
-    Mute.objects.filter(member=member, muted__handle_key=handle.lower()).delete()
+    Mute.objects.filter(member=member, muted__handle_key=handle_key(handle)).delete()
 
 
 def muted_member_ids(*, member_id: int) -> set[int]:

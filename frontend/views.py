@@ -32,7 +32,7 @@ from moderation import fallback
 from moderation.duty import on_duty_count
 from moderation.fallback_status import NOT_CONFIGURED
 from moderation.member_data import erasure_summary, member_export
-from moderation.models import GroundRule, Mute, ReportReason
+from moderation.models import ESCALATION_TIERS_BY_URGENCY, GroundRule, Mute, ReportReason
 from moderation.permissions import can_moderate, can_staff
 from moderation.selectors import decisions_for_member
 from moderation.services import appeal_decision
@@ -234,6 +234,9 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
                           "room": rule.room.slug if rule.room else None} for rule in rules],
         "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),
         "report_reasons": ReportReason.choices,
+        # The dashboard's tier names and order come from here, never a copy in the script.
+        "escalation_tiers": [{"tier": tier.value, "label": str(tier.label)}
+                             for tier in ESCALATION_TIERS_BY_URGENCY],
         # Only admins can change it; others would only be worried by it.
         "fallback_warning": NOT_CONFIGURED if member is not None and member.role == Role.ADMIN
         and not fallback.is_configured() else "",

@@ -327,6 +327,13 @@ class EscalationTier(models.TextChoices):
     STAFF_CONCERN = "staff_concern", _("Raised by staff")
 
 
+# Most urgent first: the order the staff dashboard lists open escalations in.
+ESCALATION_TIERS_BY_URGENCY = (
+    EscalationTier.IMMINENT, EscalationTier.HIGH_RISK, EscalationTier.STAFF_CONCERN,
+    EscalationTier.ASKED, EscalationTier.WORRIED_ABOUT_SOMEONE,
+)
+
+
 class EscalationSource(models.TextChoices):
     SCREENING = "screening", _("Screening")
     MEMBER = "member", _("The member asked")

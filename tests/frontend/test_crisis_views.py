@@ -1,11 +1,13 @@
 """The pages' part of the crisis path: every staff role opens the dashboard (only moderators
 get the review queue), and the directory says honestly whether anyone is on duty."""
 
+import json
 import re
 
 import pytest
 
 from chat.models import Role
+from moderation.models import EscalationTier
 from moderation.duty import check_in, check_out
 from tests.factories import make_room, make_staff
 from tests.staff_auth import sign_in_staff
@@ -30,6 +32,20 @@ def test_every_staff_role_opens_the_dashboard(client, role):
     review_hidden = re.search(r'<div id="review" class="review" hidden>', html) is not None
     assert review_hidden == (role == Role.PEER_SUPPORTER)
     assert response.context["can_moderate"] == (role != Role.PEER_SUPPORTER)
+
+
+def test_the_dashboard_names_every_escalation_tier_most_urgent_first(client):
+    """The script takes the tiers' names and order from the page, so a new tier (as
+    "Raised by staff" once was) never shows up in the dashboard as its raw value."""
+    sign_in(client, make_staff(Role.PEER_SUPPORTER))
+    html = client.get("/moderation/").content.decode()
+    found = re.search(r'<script id="escalation-tiers" type="application/json">(.*?)</script>',
+                      html)
+    assert found is not None
+    tiers = json.loads(found.group(1))
+    assert {tier["tier"] for tier in tiers} == set(EscalationTier.values)
+    assert [tier["tier"] for tier in tiers][:2] == ["imminent", "high_risk"]
+    assert {"tier": "staff_concern", "label": "Raised by staff"} in tiers
 
 
 def test_members_get_the_staff_only_page(client):

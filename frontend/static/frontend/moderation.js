@@ -63,12 +63,10 @@ const FINAL_CLOSES = {
   4401: "Your staff session has ended. Sign in again to keep moderating.",
   4403: "This page is for the team. Your account doesn't have a staff role.",
 };
-const TIERS = {
-  imminent: { label: "Imminent risk", rank: 0 },
-  high_risk: { label: "High risk", rank: 1 },
-  asked: { label: "Asked to talk", rank: 2 },
-  worried_about_someone: { label: "Worried about someone", rank: 3 },
-};
+// Names and urgency order from the server (moderation/models.py), most urgent first.
+const TIERS = Object.fromEntries(
+  JSON.parse(document.getElementById("escalation-tiers").textContent)
+    .map(({ tier, label }, rank) => [tier, { label, rank }]));
 const ESCALATION_DONE = {
   acknowledge: "Acknowledged: the team can see you're on it.",
   resolve: "Resolved. Thank you.",

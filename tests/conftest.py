@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         parts = (item.path.relative_to(tests_root).parts
                  if item.path.is_relative_to(tests_root) else ())
-        server_tier = (bool(parts) and parts[0] in _SERVER_TIER_DIRECTORIES
+        server_tier = ((bool(parts) and parts[0] in _SERVER_TIER_DIRECTORIES)
                        or item.get_closest_marker("system") is not None)
         if server_tier and item.get_closest_marker("both_databases") is None:
             left_out.append(item)

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from chat.models import Role
-from moderation.models import EscalationTier
 from moderation.duty import check_in, check_out
+from moderation.models import EscalationTier
 from tests.factories import make_room, make_staff
 from tests.staff_auth import sign_in_staff
 

@@ -4,7 +4,8 @@ Two kinds. What the database knows (open escalations, the oldest one nobody ackn
 staff on duty, rooms with people in them) is read when Prometheus scrapes, by
 `DatabaseCollector`, so it is true whichever worker or `watch_escalations` process changed it
 and the same on every worker. What only this process knows (its sockets, its watcher's last
-run, the fallback sends it made, acknowledgements it recorded) is counted as it happens.
+run, the fallback sends it made, acknowledgements it recorded) is counted as it happens, in
+hearth/counters.py (below the features that count, which never import this module).
 
 Privacy: no label ever holds an address, an email, a handle or words; labels are fixed
 vocabularies (a tier, an outcome, a state).
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Final
@@ -27,58 +27,25 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from chat.hub import hub
+from hearth import counters as _counted  # noqa: F401  (registers what is counted as it happens)
+from moderation import duty, fallback
+from moderation.model_reader import model_reader
+from moderation.models import Escalation
+from moderation.watch import watcher
+from rooms.models import Room
+from rooms.selectors import fresh_connections
 
 # A request that came through a proxy carries one of these (nginx sets X-Forwarded-Proto on
 # every request it passes on), so it is never taken for a local scrape, even though the
 # proxy connects from 127.0.0.1.
 PROXY_HEADERS: Final = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP",
                         "HTTP_FORWARDED", "HTTP_X_FORWARDED_HOST")
-
-# --- counted as it happens, in this process ---------------------------------------------------
-
-ACKNOWLEDGE_SECONDS = Histogram(
-    "hearth_escalation_acknowledge_seconds",
-    "Seconds from an escalation being raised to a staff member acknowledging it "
-    "(acknowledgements recorded by this worker).",
-    buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, float("inf")))
-FALLBACK_SENDS = Counter(
-    "hearth_fallback_sends",
-    "Attempts of the operator's fallback (webhook and/or email) by this process, by outcome: "
-    "success, failure (will retry) or gave_up (the last attempt failed).",
-    ["outcome"])
-WATCHER_LAST_RUN = Gauge(
-    "hearth_watcher_last_run_timestamp_seconds",
-    "Unix time this process's escalation watcher last finished a check (0: not yet).")
-WATCHER_FAILURES = Counter(
-    "hearth_watcher_check_failures",
-    "Watcher checks in this process that raised (the next one runs as usual).")
-
-for _outcome in ("success", "failure", "gave_up"):
-    FALLBACK_SENDS.labels(outcome=_outcome)  # every series exists from the start, at 0
-
-
-def observe_acknowledged(seconds: float) -> None:
-    ACKNOWLEDGE_SECONDS.observe(max(seconds, 0.0))
-
-
-def note_fallback_send(outcome: str) -> None:
-    FALLBACK_SENDS.labels(outcome=outcome).inc()
-
-
-def note_watcher_run() -> None:
-    WATCHER_LAST_RUN.set(time.time())
-
-
-def note_watcher_failure() -> None:
-    WATCHER_FAILURES.inc()
-
 
 # --- read at scrape time ----------------------------------------------------------------------
 
@@ -89,11 +56,6 @@ class DatabaseCollector(Collector):
         return iter(())
 
     def collect(self) -> Iterator[Metric]:
-        from moderation import duty, fallback
-        from moderation.models import Escalation
-        from rooms.models import Room
-        from rooms.selectors import fresh_connections
-
         now = timezone.now()
         open_escalations = Escalation.objects.filter(resolved_at__isnull=True)
         unacknowledged = open_escalations.filter(acknowledged_at__isnull=True)
@@ -144,10 +106,6 @@ class ProcessCollector(Collector):
         return iter(())
 
     def collect(self) -> Iterator[Metric]:
-        from chat.hub import hub
-        from moderation.model_reader import model_reader
-        from moderation.watch import watcher
-
         yield _gauge("hearth_sockets_open", "Room sockets open on this worker.",
                      sum(len(sockets) for sockets in hub.sockets_by_room.values()))
         yield _gauge("hearth_rooms_local", "Rooms with a socket open on this worker.",

@@ -23,7 +23,7 @@ from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from chat.rendering import render_message_html
-from hearth import metrics
+from hearth import counters
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -34,6 +34,7 @@ from moderation.models import (
 from moderation.permissions import require_staff
 from moderation.screening.types import Severity, Signal, SignalKind
 from rooms.models import Room
+from rooms.selectors import host_ids, live_session
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ def mark_acknowledged(escalation: Escalation, staff: Member) -> bool:
     escalation.save(update_fields=["acknowledged_by", "acknowledged_at", "updated_at"])
     _audit(actor=staff, action=AuditAction.ACKNOWLEDGE, escalation=escalation)
     waited = (escalation.acknowledged_at - escalation.created_at).total_seconds()
-    transaction.on_commit(lambda: metrics.observe_acknowledged(waited))
+    transaction.on_commit(lambda: counters.observe_acknowledged(waited))
     return True
 
 
@@ -349,10 +350,8 @@ def push_escalation(escalation_id: int, event: str) -> None:
 
 def _hosts_of_live_session(room_id: int) -> set[int]:
     """The room's host and co-hosts, alerted whether or not they are on duty."""
-    from rooms import sessions
-
-    live = sessions.live_session(room_id=room_id)
-    return sessions.host_ids(live) if live is not None else set()
+    live = live_session(room_id=room_id)
+    return host_ids(live) if live is not None else set()
 
 
 # --- the watcher's work: overdue alerts -----------------------------------------------------

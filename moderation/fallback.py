@@ -21,7 +21,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from hearth import metrics
+from hearth import counters
 from moderation.models import Escalation
 
 logger = logging.getLogger(__name__)
@@ -130,18 +130,18 @@ def record_result(job: FallbackJob, error: str, *, now: datetime | None = None) 
         escalation.fallback_last_error = error
         if not error:
             escalation.fallback_notified_at, escalation.fallback_next_attempt_at = now, None
-            metrics.note_fallback_send("success")
+            counters.note_fallback_send("success")
             logger.info("fallback notified", extra={"escalation": job.escalation_id,
                                                     "attempt": job.attempt})
         elif job.attempt >= settings.HEARTH_FALLBACK_ATTEMPTS:
             escalation.fallback_next_attempt_at = None
-            metrics.note_fallback_send("gave_up")
+            counters.note_fallback_send("gave_up")
             logger.error("fallback gave up", extra={"escalation": job.escalation_id,
                                                     "error": error, "attempt": job.attempt})
         else:
             delay = settings.HEARTH_FALLBACK_RETRY_SECONDS * 2 ** (job.attempt - 1)
             escalation.fallback_next_attempt_at = now + timedelta(seconds=delay)
-            metrics.note_fallback_send("failure")
+            counters.note_fallback_send("failure")
             logger.warning("fallback failed, will retry", extra={
                 "escalation": job.escalation_id, "error": error, "attempt": job.attempt})
         escalation.save(update_fields=["fallback_attempts", "fallback_last_error",

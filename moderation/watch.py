@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from hearth import metrics
+from hearth import counters
 from hearth.database_thread import database_thread
 from hearth.retention import DailyPurge
 from moderation import duty, escalations, fallback, waiting
@@ -84,7 +84,7 @@ class Watcher:
             try:
                 await self.check_once()
             except Exception as exc:
-                metrics.note_watcher_failure()
+                counters.note_watcher_failure()
                 logger.warning("watcher check failed: %s", type(exc).__name__,
                                extra={"error": type(exc).__name__})
 
@@ -98,7 +98,7 @@ class Watcher:
             # A shift went stale (or another worker's check-in): rooms and dashboards follow.
             await database_thread(duty.announce_staffing)()
         self._last_on_duty = on_duty
-        metrics.note_watcher_run()
+        counters.note_watcher_run()
         self._start_purge_if_due()
 
     def _start_purge_if_due(self) -> None:

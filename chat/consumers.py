@@ -59,6 +59,7 @@ from moderation.rules import accept_rules, forget_rules, room_rules
 from moderation.sanctions import SanctionRefusedError, forget_sanctions
 from moderation.watch import watcher
 from rooms import sessions
+from rooms.feedback import submit_feedback
 from rooms.models import Room
 from rooms.services import leave_room
 
@@ -127,8 +128,6 @@ def _stored_session(session: Any) -> Any:
 
 
 def _submit_feedback(frame: FeedbackFrame, member_id: int) -> None:
-    from rooms.feedback import submit_feedback
-
     # Only people who took part answer; the answer itself is stored with no link to them.
     if not sessions.took_part(member_id=member_id, session_id=frame.session_id):
         raise HearthError(ErrorCode.INVALID_FIELD, "Feedback is for people who took part.")

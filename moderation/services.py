@@ -25,6 +25,7 @@ from chat.events import (
 from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import RemovalReason, encode, message_removed_frame
+from chat.selectors import collapsed_frame, frame_for_message
 from hearth.hotcache import TimedCache
 from moderation import distress, escalations, notices, support
 from moderation.models import (
@@ -263,8 +264,6 @@ def restore_message(*, moderator: Member, item_id: int, rule: str, reason: str) 
 
         def announce() -> None:
             if was_hidden_from_room:
-                from chat.selectors import frame_for_message
-
                 # `released`: a moderator let it through (the room may uncover it).
                 broadcast_to_room_sync(message.room_id,
                                        {**frame_for_message(message), "released": True},
@@ -327,8 +326,6 @@ def dismiss_item(*, moderator: Member, item_id: int, reason: str) -> None:
 
         def announce() -> None:
             if released:
-                from chat.selectors import frame_for_message
-
                 # `released`: a moderator let it through (the room may uncover it).
                 broadcast_to_room_sync(message.room_id,
                                        {**frame_for_message(message), "released": True},
@@ -589,14 +586,10 @@ def apply_model_signals(*, message_id: int, signals: tuple[Signal, ...],
 
         def announce() -> None:
             if collapse:
-                from chat.selectors import collapsed_frame
-
                 send_to_group_sync(room_group(message.room_id), {
                     "type": "room.frame", "author_id": message.author_id,
                     "except_author": True, "text": encode(collapsed_frame(message))})
             elif hold:
-                from chat.selectors import frame_for_message
-
                 _remove_for_everyone_but_the_author(message)
                 # Its author keeps it, marked as waiting for a moderator, and is told why.
                 tell_member_sockets_sync(message.author_id, {

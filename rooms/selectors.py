@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from chat.limits import chat_limits
-from rooms.models import Room, RoomConnection
+from rooms.models import HostedSession, Room, RoomConnection, SessionState
 
 PRESENCE_LIST_MAX = 100
 
@@ -81,3 +81,13 @@ def room_summary(room: Room) -> dict[str, Any]:
         "url": room.get_absolute_url(),
         **({"present": room.present} if hasattr(room, "present") else {}),
     }
+
+
+def live_session(*, room_id: int) -> HostedSession | None:
+    return (HostedSession.objects.filter(room_id=room_id, state=SessionState.LIVE)
+            .select_related("host", "template", "sharer", "room").first())
+
+
+def host_ids(session: HostedSession) -> set[int]:
+    """The session's host and co-hosts."""
+    return {session.host_id, *session.co_hosts.values_list("pk", flat=True)}

@@ -22,6 +22,9 @@ from chat.events import room_group, send_to_group_sync
 from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
+from chat.selectors import frame_for_message
+from moderation.sanctions import ensure_may_post as ensure_no_sanction
+from moderation.services import sanction_for_session
 from rooms.models import (
     FeedbackTag,
     HostedSession,
@@ -36,6 +39,7 @@ from rooms.models import (
     SessionPhase,
     SessionState,
 )
+from rooms.selectors import host_ids, live_session
 
 PHASES: Final = (SessionPhase.OPENING, SessionPhase.SHARING, SessionPhase.DISCUSSION,
                  SessionPhase.CLOSING)
@@ -55,15 +59,6 @@ def current_session(*, room_id: int) -> HostedSession | None:
                                                                        "start_time").first())
 
 
-def live_session(*, room_id: int) -> HostedSession | None:
-    return (HostedSession.objects.filter(room_id=room_id, state=SessionState.LIVE)
-            .select_related("host", "template", "sharer", "room").first())
-
-
-def host_ids(session: HostedSession) -> set[int]:
-    return {session.host_id, *session.co_hosts.values_list("pk", flat=True)}
-
-
 def is_host(session: HostedSession, member_id: int) -> bool:
     return member_id in host_ids(session)
 
@@ -76,7 +71,6 @@ def _occurrence(session: HostedSession, now: datetime) -> tuple[datetime, dateti
 
 def session_field(session: HostedSession, *, now: datetime | None = None) -> dict[str, Any]:
     """The whole state, the same for every viewer."""
-    from chat.selectors import frame_for_message
 
     now = now or timezone.now()
     co_hosts = list(session.co_hosts.order_by("pk"))
@@ -189,8 +183,6 @@ def note_arrival(*, member: Member, room: Room) -> None:
 def ensure_may_react(*, member_id: int, room_id: int) -> None:
     """Reactions are for a live session, from someone who may speak (a mute or removal
     silences hugs too)."""
-    from moderation.sanctions import ensure_may_post as ensure_no_sanction
-
     if not HostedSession.objects.filter(room_id=room_id, state=SessionState.LIVE).exists():
         raise HearthError(ErrorCode.INVALID_PHASE, "Reactions are for live sessions.")
     ensure_no_sanction(member_id=member_id, room_id=room_id)
@@ -502,8 +494,6 @@ def _move(session: HostedSession, member: Member, position: int | None) -> None:
 
 def _sanction(session: HostedSession, host: Member, target: Member, kind: str, reason: str,
               now: datetime) -> None:
-    from moderation.services import sanction_for_session
-
     if is_host(session, target.pk) or target.is_staff_member:
         raise HearthError(ErrorCode.FORBIDDEN, "Hosts and staff can't be muted or removed here.")
     bounds = _occurrence(session, now)

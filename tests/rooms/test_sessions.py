@@ -17,7 +17,7 @@ from chat.events import room_group
 from chat.models import Member, Role
 from moderation.models import AuditEntry, Sanction, SanctionKind
 from moderation.services import hide_message
-from rooms import sessions
+from rooms import selectors, sessions
 from rooms.models import (
     HostedSession,
     Prompt,
@@ -118,7 +118,7 @@ def test_the_host_starts_a_scheduled_session_in_the_opening_phase():
     started = sessions.start(host=scheduled.host, room_id=room.pk)
     assert (started.state, started.phase) == (SessionState.LIVE, SessionPhase.OPENING)
     assert started.started_at is not None and started.version == scheduled.version + 1
-    assert sessions.live_session(room_id=room.pk) == started
+    assert selectors.live_session(room_id=room.pk) == started
     assert started.template is not None
     assert started.share_seconds == started.template.share_seconds
 
@@ -536,7 +536,7 @@ def test_ending_a_one_off_session(circle: Circle, broadcasts, django_capture_on_
         "group": ended[0]["group"], "type": "session_ended", "session_id": session.pk,
         "occurrence_on": session.first_date.isoformat(), "feedback_tags": sessions.feedback_tags()}]
     assert {"code": "felt_heard", "label": "I felt heard"} in ended[0]["feedback_tags"]
-    assert sessions.live_session(room_id=circle.room.pk) is None
+    assert selectors.live_session(room_id=circle.room.pk) is None
     assert refusal(sessions.raise_hand, member=circle.b, room_id=circle.room.pk) == (
         ErrorCode.INVALID_PHASE)
 

@@ -18,7 +18,7 @@ from chat.handles import generate_handle, handle_key, validate_handle
 from chat.models import Member, Message, Role
 from chat.protocol import RemovalReason, message_removed_frame
 from chat.rendering import render_message_html
-from moderation import duty, escalations, settings_history, support
+from moderation import audit, duty, escalations, settings_history, support
 from moderation import services as moderation
 from moderation.models import ScreeningAction
 from moderation.policy import Verdict
@@ -91,7 +91,7 @@ def add_staff(*, username: str, password: str, role: Role) -> Member:
         return _create_member_with_fresh_handle(role=role, user=user)
 
 
-def set_staff_role(*, username: str, role: Role, actor: settings_history.Actor) -> Member:
+def set_staff_role(*, username: str, role: Role, actor: audit.Actor) -> Member:
     """Give a staff login another staff role (admins are also Django superusers, as
     add_staff makes them), recorded in the history of settings."""
     if role == Role.MEMBER:

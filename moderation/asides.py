@@ -17,12 +17,11 @@ from chat.events import aside_group, send_to_group_sync
 from chat.models import Member
 from chat.protocol import encode
 from chat.rendering import render_message_html
-from moderation import escalations, support
+from moderation import audit, escalations, support
 from moderation.models import (
     AsideMessage,
     AsideState,
     AuditAction,
-    AuditEntry,
     ReviewItem,
     ScreeningAction,
     TakeAside,
@@ -95,11 +94,9 @@ def live_asides_for(*, member_id: int, you: Side) -> list[dict[str, Any]]:
 # --- writes ---------------------------------------------------------------------------------
 
 def _audit(*, actor: Member, action: AuditAction, aside: TakeAside) -> None:
-    AuditEntry.objects.create(
-        actor_id_ref=actor.pk, actor_handle=actor.handle, action=action,
-        target_member_id_ref=aside.member_id, target_handle=aside.member.handle,
-        room_slug=aside.room.slug if aside.room else "", rule="crisis-support",
-        reason=f"take-aside {aside.pk}")
+    audit.record(actor=actor, action=action, target=aside.member,
+                 room_slug=aside.room.slug if aside.room else "", rule="crisis-support",
+                 reason=f"take-aside {aside.pk}")
 
 
 def open_take_aside(*, staff: Member, escalation_id: int | None = None,

@@ -18,7 +18,8 @@ from django.utils import timezone
 from chat.errors import ErrorCode, HearthError
 from chat.events import STAFF_GROUP, room_group, send_to_group_sync
 from chat.models import Member
-from moderation.models import AuditAction, AuditEntry, DutyShift
+from moderation import audit
+from moderation.models import AuditAction, DutyShift
 from moderation.permissions import can_staff
 from rooms.models import Room
 
@@ -53,8 +54,7 @@ def duty_frame(*, member_id: int) -> dict[str, Any]:
 
 
 def _audit(member: Member, action: AuditAction) -> None:
-    AuditEntry.objects.create(actor_id_ref=member.pk, actor_handle=member.handle,
-                              action=action)
+    audit.record(actor=member, action=action)
 
 
 def check_in(*, member: Member) -> None:

@@ -24,9 +24,9 @@ from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from chat.rendering import render_message_html
 from hearth import counters
+from moderation import audit
 from moderation.models import (
     AuditAction,
-    AuditEntry,
     Escalation,
     EscalationSource,
     EscalationTier,
@@ -191,11 +191,9 @@ def escalate_by_staff(*, staff: Member, room_slug: str, handle: str,
 
 def _audit(*, actor: Member, action: AuditAction, escalation: Escalation,
            reason: str = "") -> None:
-    AuditEntry.objects.create(
-        actor_id_ref=actor.pk, actor_handle=actor.handle, action=action,
-        target_member_id_ref=escalation.member_id, target_handle=escalation.member.handle,
-        message_id_ref=escalation.message_id, room_slug=escalation.room.slug,
-        rule="crisis-support", reason=reason[:500])
+    audit.record(actor=actor, action=action, target=escalation.member,
+                 message_id_ref=escalation.message_id, room_slug=escalation.room.slug,
+                 rule="crisis-support", reason=reason)
 
 
 def locked_open_escalation(escalation_id: int) -> Escalation:

@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.crypto import salted_hmac
 
 from hearth.batches import delete_in_batches
+from moderation import audit
+from moderation.audit import Actor
 from moderation.models import (
     AsideMessage,
     AsideState,
@@ -124,5 +126,5 @@ def purge_audit(*, now: datetime, days: int, identify_days: int, batch_size: int
 def record_purge(*, counts: Mapping[str, int]) -> AuditEntry:
     """The purge's own audit row: how many of each kind, never what they said."""
     summary = ", ".join(f"{kind} {count}" for kind, count in counts.items())
-    return AuditEntry.objects.create(actor_id_ref=0, actor_handle=PURGE_ACTOR_HANDLE,
-                                     action=AuditAction.PURGE, reason=summary[:500])
+    return audit.record(actor=Actor(id_ref=0, handle=PURGE_ACTOR_HANDLE),
+                        action=AuditAction.PURGE, reason=summary)

@@ -27,7 +27,7 @@ from chat.models import Member, Message, MessageStatus
 from chat.protocol import RemovalReason, encode, message_removed_frame
 from chat.selectors import collapsed_frame, frame_for_message
 from hearth.hotcache import TimedCache
-from moderation import distress, escalations, notices, support
+from moderation import audit, distress, escalations, notices, support
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -207,13 +207,9 @@ def muted_ids_by_member(*, member_ids: list[int]) -> dict[int, set[int]]:
 def _audit(*, actor: Member, action: AuditAction, target: Member | None = None,
            message: Message | None = None, room_slug: str = "", rule: str = "",
            reason: str = "", member_in_distress: bool = False) -> AuditEntry:
-    return AuditEntry.objects.create(
-        actor_id_ref=actor.pk, actor_handle=actor.handle, action=action,
-        target_member_id_ref=target.pk if target else None,
-        target_handle=target.handle if target else "",
-        message_id_ref=message.pk if message else None,
-        room_slug=room_slug or (message.room.slug if message else ""), rule=rule,
-        reason=reason[:NOTE_MAX_CHARS], member_in_distress=member_in_distress)
+    return audit.record(actor=actor, action=action, target=target, message=message,
+                        room_slug=room_slug, rule=rule, reason=reason,
+                        member_in_distress=member_in_distress)
 
 
 def _open_item(item_id: int) -> ReviewItem:

@@ -10,7 +10,6 @@ never reach the log; every value is cut to VALUE_LIMIT characters, marked TRUNCA
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,6 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 
 from chat.models import Member, Role
+from moderation import audit
+from moderation.audit import Actor
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -43,14 +44,6 @@ _FIELDS: dict[type[models.Model], tuple[SettingKind, tuple[str, ...]]] = {
     GroundRule: (SettingKind.GROUND_RULE, ("room", "code", "title", "text", "position",
                                            "is_active")),
 }
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change, as the audit log names people: a member id and handle."""
-
-    id_ref: int
-    handle: str
 
 
 # Changes made from the command line: no signed-in person, the operator's shell.
@@ -101,10 +94,8 @@ def record_setting_change(*, actor: Actor, record: models.Model, before: Snapsho
         action = AuditAction.SETTING_DELETE
     else:
         action = AuditAction.SETTING_CHANGE
-    return AuditEntry.objects.create(
-        actor_id_ref=actor.id_ref, actor_handle=actor.handle[:24], action=action,
-        setting_kind=_kind_of(record), setting_id_ref=record.pk,
-        setting_label=str(record)[:120], changes=changes)
+    return audit.record(actor=actor, action=action, setting_kind=_kind_of(record),
+                        setting_id_ref=record.pk, setting_label=str(record), changes=changes)
 
 
 def _kind_of(record: models.Model) -> SettingKind:

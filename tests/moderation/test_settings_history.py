@@ -16,6 +16,7 @@ from django.test import Client
 
 from chat.models import Member, Role
 from chat.services import set_staff_role
+from moderation.audit import Actor
 from moderation.models import (
     AuditAction,
     AuditEntry,
@@ -25,7 +26,7 @@ from moderation.models import (
     SettingChange,
     SettingKind,
 )
-from moderation.settings_history import COMMAND_ACTOR, TRUNCATED_MARK, VALUE_LIMIT, Actor
+from moderation.settings_history import COMMAND_ACTOR, TRUNCATED_MARK, VALUE_LIMIT
 from tests.factories import make_room, make_staff
 from tests.staff_auth import sign_in_staff
 

@@ -230,7 +230,8 @@ class AuditEntry(models.Model):
     message_id_ref = models.BigIntegerField(null=True, blank=True)
     room_slug = models.CharField(max_length=64, blank=True)
     rule = models.CharField(max_length=48, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
+    # As long as the longest note a person may write (an escalation's resolution note).
+    reason = models.CharField(max_length=1000, blank=True)
     # A sanction given while the member showed signs of distress, confirmed on purpose.
     member_in_distress = models.BooleanField(default=False)
     # A change to a setting: which kind, which record (id and a name as it was then), and

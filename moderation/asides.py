@@ -17,6 +17,7 @@ from chat.events import aside_group, send_to_group_sync
 from chat.models import Member
 from chat.protocol import encode
 from chat.rendering import render_message_html
+from hearth.sequences import claim_next
 from moderation import audit, escalations, support
 from moderation.models import (
     AsideMessage,
@@ -224,10 +225,11 @@ def send(*, author: Member, aside_id: int, client_id: str,
             aside = _locked_aside(aside_id, author)
             if aside.state != AsideState.OPEN:
                 raise HearthError(ErrorCode.ASIDE_CLOSED)
-            aside.last_seq += 1
-            aside.save(update_fields=["last_seq"])
+            seq = claim_next(TakeAside, pk=aside.pk)
+            assert seq is not None  # noqa: S101  (the row is locked above)
+            aside.last_seq = seq
             message = AsideMessage.objects.create(
-                aside=aside, seq=aside.last_seq, author=author, client_id=client_id,
+                aside=aside, seq=seq, author=author, client_id=client_id,
                 body=verdict.body, html=render_message_html(verdict.body))
             frame = {"type": "take_aside_message", **_message_field(message, aside)}
             text = encode(frame)

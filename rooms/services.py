@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat.errors import ErrorCode, HearthError
 from chat.limits import chat_limits
 from chat.models import Member, Role
+from hearth.sequences import claim_next
 from rooms.models import Room, RoomConnection
 from rooms.selectors import fresh_connections
 
@@ -123,18 +124,7 @@ def claim_seqs(*, room_id: int, count: int) -> int | None:
     """The first of the room's next `count` message sequence numbers, or None if the room is
     gone or closed.
 
-    Call inside the transaction that stores the messages. One statement bumps and reads the
-    counter; its row lock orders concurrent writers until that transaction ends, so seqs are
-    gap-free and increasing (a rolled-back post gives its numbers back). A transaction that
-    claims in several rooms must claim them in ascending id order, so that two never wait
-    for each other's locks.
+    Call inside the transaction that stores the messages (hearth/sequences.py says why the
+    numbers are gap-free and in order); claim several rooms in ascending id order.
     """
-    if count < 1:
-        raise ValueError("claim at least one seq")
-    table = connection.ops.quote_name(Room._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + %s "  # noqa: S608 (no input)
-                       "WHERE id = %s AND is_active = %s RETURNING last_seq",
-                       [count, room_id, True])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0]) - count + 1
+    return claim_next(Room, pk=room_id, count=count, only_if={"is_active": True})

@@ -64,6 +64,11 @@ AT_RISK_FALSE_ALARMS = 0.10
 IMMINENT_FALSE_PAGES = 0.05
 # High-risk messages (no immediacy) read as imminent: they still alert staff, but as a page.
 IMMINENT_HIGH_RISK_PAGES = 0.15
+# Everyday chatter (greetings, errands, goodnights) must almost never page or go to review:
+# a page for "off to bed, night all" teaches staff to wait. Checked on the validation's
+# everyday rows, beside the budgets on hard negatives.
+IMMINENT_EVERYDAY_PAGES = 0.02
+HARASSMENT_EVERYDAY_FALSE_ALARMS = 0.02
 # A model-only harassment reading puts the message before a moderator: the 10 %
 # budget, on validation negatives that are now harder than the held-out ones (banter, quoted
 # insults, supportive swearing). Taking it from the room while they look needs a surer
@@ -340,8 +345,10 @@ def _choose_thresholds(examples: Examples, validation: list[int]
         "worried": _threshold_for_recall(p["worried_about_someone"],
                                          tier == "worried_about_someone", WORRIED_RECALL),
         "method": _threshold_for_recall(method, has_method, METHOD_RECALL),
-        "harassment": _lowest_within(aimed, rules_aimed, harassment == "none",
-                                     HARASSMENT_FALSE_ALARMS),
+        "harassment": max(_lowest_within(aimed, rules_aimed, harassment == "none",
+                                         HARASSMENT_FALSE_ALARMS),
+                          _lowest_within(aimed, rules_aimed, everyday,
+                                         HARASSMENT_EVERYDAY_FALSE_ALARMS)),
         "harassment_hold": _lowest_within(aimed, rules_aimed, harassment == "none",
                                           HARASSMENT_HOLD_FALSE_ALARMS),
         "gate": _threshold_for_recall(gate, flagged, GATE_RECALL),
@@ -355,7 +362,8 @@ def _choose_thresholds(examples: Examples, validation: list[int]
         _lowest_within(imminent_reading, rules_imminent, crisis_rows & (tier == "none"),
                        IMMINENT_FALSE_PAGES),
         _lowest_within(imminent_reading, rules_imminent, crisis_rows & (tier == "high_risk"),
-                       IMMINENT_HIGH_RISK_PAGES))
+                       IMMINENT_HIGH_RISK_PAGES),
+        _lowest_within(imminent_reading, rules_imminent, everyday, IMMINENT_EVERYDAY_PAGES))
     # The concern card (gentle, no page): where the writer's distress outweighs the rest.
     thresholds["concern"] = max(CONCERN_AT_LEAST, min(thresholds["at_risk"], 0.98))
     report = {
@@ -369,6 +377,13 @@ def _choose_thresholds(examples: Examples, validation: list[int]
                 np.isin(harassment, HARASSMENT[1:])])),
         "validation_harassment_false_alarms": float(np.mean(
             (rules_aimed | (aimed >= thresholds["harassment"]))[harassment == "none"])),
+        "validation_imminent_recall": float(np.mean(
+            (rules_imminent | (imminent_reading >= thresholds["imminent"]))[
+                crisis_rows & (tier == "imminent")])),
+        "validation_everyday_paged": float(np.mean(
+            (rules_imminent | (imminent_reading >= thresholds["imminent"]))[everyday])),
+        "validation_everyday_harassment": float(np.mean(
+            (rules_aimed | (aimed >= thresholds["harassment"]))[everyday])),
         "validation_method_false_alarms": float(np.mean(
             method[crisis_rows & ~has_method] >= thresholds["method"])),
         "validation_gate_passes_unflagged": float(np.mean(gate[~flagged] >= thresholds["gate"])),

@@ -272,7 +272,7 @@ def test_held_message_waits_then_a_timeout_pauses_posting(visitor, moderator, se
 
     # After a reload the page doesn't know yet; the server's refusal gives the text back.
     alice.open_room("young-adults-mood", accept_rules=False)
-    later = unique("Sorry, I didn't know")
+    later = unique("Thanks, I'll keep that in mind")
     alice.send(later)
     expect(alice.page.locator("#composer-input")).to_have_value(later)
     expect(paused).to_contain_text("Posting is paused until")

@@ -513,7 +513,7 @@ def test_member_mutes_and_unmutes_a_handle_with_the_keyboard(visitor):
     expect(muted_list).to_contain_text(alice.handle)
     expect(page.locator("#notices")).to_contain_text(f"You won't see messages from {alice.handle}")
 
-    while_muted = unique("Counting breaths helps me a little")
+    while_muted = unique("A short walk helps me a little")
     alice.send(while_muted)
     alice.wait_for_message(while_muted)
     page.wait_for_timeout(800)

@@ -20,9 +20,16 @@ def test_claims_follow_on_without_gaps():
 
 def test_a_rolled_back_claim_gives_its_numbers_back():
     room = make_room(slug="lounge")
-    with pytest.raises(RuntimeError), transaction.atomic():
-        assert claim_next(Room, pk=room.pk, count=2) == 1
-        raise RuntimeError("the write failed")
+    claimed: list[int | None] = []
+
+    def claim_then_fail() -> None:
+        with transaction.atomic():
+            claimed.append(claim_next(Room, pk=room.pk, count=2))
+            raise RuntimeError("the write failed")
+
+    with pytest.raises(RuntimeError):
+        claim_then_fail()
+    assert claimed == [1]
     assert claim_next(Room, pk=room.pk) == 1
 
 

@@ -31,6 +31,26 @@ class CloseCode:
     TOO_MANY_CONNECTIONS = 4429
 
 
+# Close codes after which reconnecting would not help, each with its plain explanation: the
+# pages take them from here (served with the page), never from a copy in a script.
+ROOM_FINAL_CLOSES: dict[int, str] = {
+    CloseCode.UNAUTHENTICATED: "Your visit has expired. Reload the page to continue.",
+    CloseCode.FORBIDDEN: "You can't take part in this room right now.",
+    CloseCode.ROOM_NOT_FOUND: "This room doesn't exist or is closed.",
+    CloseCode.ROOM_FULL: "This room is full right now, so the group can stay small. Please try "
+                         "another room or come back soon.",
+    CloseCode.MEMBER_ERASED: "Your handle and messages have been erased.",
+    CloseCode.SESSION_LOCKED: "This session has started and is closed to newcomers. Please try "
+                              "another room, or join the next session.",
+    CloseCode.TOO_MANY_CONNECTIONS: "You have this chat open in too many tabs. Close one, then "
+                                    "reload this page.",
+}
+STAFF_FINAL_CLOSES: dict[int, str] = {
+    CloseCode.UNAUTHENTICATED: "Your staff session has ended. Sign in again to keep moderating.",
+    CloseCode.FORBIDDEN: "This page is for the team. Your account doesn't have a staff role.",
+}
+
+
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 # Control characters (Unicode category Cc: U+0000-U+001F and U+007F-U+009F) but for newline
 # and tab; bodies also refuse the bidirectional overrides and isolates, which can make text

@@ -25,6 +25,7 @@ from chat.errors import HearthError
 from chat.identity import NewSessionsLimitedError, current_member, ensure_member
 from chat.limits import chat_limits
 from chat.models import Role
+from chat.protocol import ROOM_FINAL_CLOSES, STAFF_FINAL_CLOSES
 from chat.services import change_handle, forget_member
 from frontend.forms import AppealForm, ForgetForm, HandleForm
 from frontend.source import source_archive
@@ -86,7 +87,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "frontend/room.html", {
         "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars,
         "muted_handles": [mute.muted.handle for mute in muted],
-        "report_reasons": ReportReason.choices})
+        "report_reasons": ReportReason.choices, "final_closes": ROOM_FINAL_CLOSES})
 
 
 @csrf_exempt
@@ -234,6 +235,7 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
                           "room": rule.room.slug if rule.room else None} for rule in rules],
         "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),
         "report_reasons": ReportReason.choices,
+        "final_closes": STAFF_FINAL_CLOSES,
         # The dashboard's tier names and order come from here, never a copy in the script.
         "escalation_tiers": [{"tier": tier.value, "label": str(tier.label)}
                              for tier in ESCALATION_TIERS_BY_URGENCY],

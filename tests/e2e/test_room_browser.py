@@ -585,3 +585,25 @@ def test_pages_render_at_desktop_and_phone_sizes(visitor, name, viewport, tmp_pa
         expect(page.locator("main h1")).to_be_visible()
         label = {"/": "directory", "/me/": "you"}.get(page_path, "room")
         screenshot(page, f"{name}-{label}", tmp_path)
+
+
+def test_a_socket_closed_for_good_explains_why_in_the_servers_words(visitor):
+    """The words come from the server with the page (chat/protocol.py); a close after which
+    reconnecting would not help stops the page reconnecting."""
+    from playwright.sync_api import expect
+
+    from chat.protocol import ROOM_FINAL_CLOSES, CloseCode
+
+    opened: list[Any] = []
+
+    def refuse(socket: Any) -> None:
+        opened.append(socket)
+        socket.close(code=CloseCode.ROOM_FULL, reason="full")
+
+    alice = visitor()
+    alice.page.route_web_socket(re.compile(r"/ws/rooms/"), refuse)
+    alice.goto("/rooms/low-days/")
+    state = alice.page.locator("#connection-state")
+    expect(state).to_have_text(ROOM_FINAL_CLOSES[CloseCode.ROOM_FULL])
+    alice.page.wait_for_timeout(1500)
+    assert len(opened) == 1  # no reconnect after a final close

@@ -59,10 +59,8 @@ const ACTION_DONE = {
   timeout: "Timeout started.",
   ban: "Ban in force.",
 };
-const FINAL_CLOSES = {
-  4401: "Your staff session has ended. Sign in again to keep moderating.",
-  4403: "This page is for the team. Your account doesn't have a staff role.",
-};
+// From the server (chat/protocol.py, STAFF_FINAL_CLOSES), served with the page.
+const FINAL_CLOSES = JSON.parse(document.getElementById("final-closes").textContent);
 // Names and urgency order from the server (moderation/models.py), most urgent first.
 const TIERS = Object.fromEntries(
   JSON.parse(document.getElementById("escalation-tiers").textContent)

@@ -62,16 +62,9 @@ const staffingHelpline = document.getElementById("staffing-helpline");
 const asidesEl = document.getElementById("asides");
 
 const ROLE_LABELS = { peer_supporter: "Peer supporter", moderator: "Moderator", admin: "Admin" };
-// Close codes after which reconnecting would not help; each gets a plain explanation.
-const FINAL_CLOSES = {
-  4401: "Your visit has expired. Reload the page to continue.",
-  4403: "You can't take part in this room right now.",
-  4404: "This room doesn't exist or is closed.",
-  4409: "This room is full right now, so the group can stay small. Please try another room or come back soon.",
-  4410: "Your handle and messages have been erased.",
-  4423: "This session has started and is closed to newcomers. Please try another room, or join the next session.",
-  4429: "You have this chat open in too many tabs. Close one, then reload this page.",
-};
+// Close codes after which reconnecting would not help, each with a plain explanation: from
+// the server (chat/protocol.py, ROOM_FINAL_CLOSES), served with the page.
+const FINAL_CLOSES = JSON.parse(document.getElementById("final-closes").textContent);
 // Notices from moderation: a plain heading for each kind; the urgent ones interrupt.
 const NOTICE_TITLES = {
   masked: "Part of your message was hidden",

@@ -32,6 +32,12 @@ for _outcome in ("success", "failure", "gave_up"):
     FALLBACK_SENDS.labels(outcome=_outcome)  # every series exists from the start, at 0
 
 
+DIRECT_FRAMES_FALLBACKS = Counter(
+    "hearth_direct_frames_fallbacks",
+    "Sockets opened on a server whose connections Hearth cannot write to directly: their "
+    "room frames go through the ASGI send (slower fan-out).")
+
+
 def observe_acknowledged(seconds: float) -> None:
     ACKNOWLEDGE_SECONDS.observe(max(seconds, 0.0))
 
@@ -42,6 +48,10 @@ def note_fallback_send(outcome: str) -> None:
 
 def note_watcher_run() -> None:
     WATCHER_LAST_RUN.set(time.time())
+
+
+def note_direct_frames_fallback() -> None:
+    DIRECT_FRAMES_FALLBACKS.inc()
 
 
 def note_watcher_failure() -> None:

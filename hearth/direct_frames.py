@@ -6,16 +6,23 @@ cost 60 to 100 µs of Python on this project's machine kind, which capped a work
 deliveries a second (docs/benchmarks.md, "Fast path"). A server frame is the same bytes for
 every socket (no masking, and Hearth turns compression off), so it is framed once and
 written straight to each connection. This module lets a socket find its own connection
-under the servers Hearth runs on (uvicorn's sans-I/O websockets protocol, daphne); under
-anything else (tests' communicators) it finds none and frames go through `send` as usual.
+under the servers Hearth runs on (uvicorn's sans-I/O websockets protocol, daphne), known by
+what their connections can do rather than by their names; under anything else (tests'
+communicators, a server whose internals changed) it finds none, says so once in the log and
+counts it (`hearth_direct_frames_fallbacks`), and frames go through `send` as usual.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any, Protocol
 
 from websockets.protocol import State
+
+from hearth import counters
+
+logger = logging.getLogger(__name__)
 
 SCOPE_KEY = "hearth.direct_socket"
 
@@ -86,18 +93,44 @@ class _Daphne:
 
 
 def direct_socket_for(send: Any) -> DirectSocket | None:
-    """The connection behind an ASGI `send`, when Hearth knows how to write to it."""
+    """The connection behind an ASGI `send`, when it can do what Hearth's direct writes use."""
     owner = getattr(send, "__self__", None)
-    if owner is not None and type(owner).__name__ == "WebSocketsSansIOProtocol" and (
-            type(owner).__module__.startswith("uvicorn.")):
+    if owner is not None and _writes_like_uvicorn_sans_io(owner):
         return _UvicornSansIO(owner)
-    if isinstance(send, functools.partial) and send.args and getattr(
-            send.func, "__name__", "") == "handle_reply":
-        from autobahn.twisted.websocket import WebSocketServerProtocol
-
-        if isinstance(send.args[0], WebSocketServerProtocol):
-            return _Daphne(send.args[0])
+    if isinstance(send, functools.partial) and send.args and _writes_like_autobahn(
+            send.args[0]):
+        return _Daphne(send.args[0])
     return None
+
+
+def _writes_like_uvicorn_sans_io(owner: Any) -> bool:
+    conn, transport = getattr(owner, "conn", None), getattr(owner, "transport", None)
+    return (isinstance(getattr(owner, "close_sent", None), bool)
+            and hasattr(conn, "state") and hasattr(conn, "extensions")
+            and callable(getattr(transport, "write", None))
+            and callable(getattr(transport, "is_closing", None)))
+
+
+def _writes_like_autobahn(connection: Any) -> bool:
+    return (callable(getattr(connection, "sendPreparedMessage", None))
+            and hasattr(connection, "state") and hasattr(connection, "STATE_OPEN")
+            and callable(getattr(getattr(connection, "factory", None), "prepareMessage", None)))
+
+
+class _FallbackNotice:
+    """Once per process: a server Hearth cannot write to directly is worth one log line."""
+
+    said = False
+
+    @classmethod
+    def note(cls, send: Any) -> None:
+        counters.note_direct_frames_fallback()
+        if not cls.said:
+            cls.said = True
+            owner = getattr(send, "__self__", send)
+            logger.warning("room frames go through the ASGI send on this server (slower "
+                           "fan-out): its connection is not one Hearth writes to directly",
+                           extra={"server": type(owner).__module__.split(".")[0]})
 
 
 def write_prepared(socket: DirectSocket | None, frame: PreparedFrame) -> bool:
@@ -111,7 +144,9 @@ class ExposeDirectSocket:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        direct = direct_socket_for(send)
+        direct = direct_socket_for(send) if scope.get("type") == "websocket" else None
         if direct is not None:
             scope = {**scope, SCOPE_KEY: direct}
+        elif scope.get("type") == "websocket":
+            _FallbackNotice.note(send)
         return await self.app(scope, receive, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 import pytest
@@ -10,8 +11,12 @@ from websockets.frames import Opcode
 from websockets.protocol import State
 from websockets.streams import StreamReader
 
+from hearth import counters
 from hearth.direct_frames import (
+    SCOPE_KEY,
+    ExposeDirectSocket,
     PreparedFrame,
+    _FallbackNotice,
     _UvicornSansIO,
     direct_socket_for,
     write_prepared,
@@ -72,7 +77,7 @@ class _Conn:
         self.extensions: list[Any] = []
 
 
-class WebSocketsSansIOProtocol:  # the name uvicorn's class has, outside uvicorn's package
+class SansIOConnection:  # what uvicorn's sans-I/O protocol offers, under another name
     def __init__(self) -> None:
         self.transport, self.conn, self.close_sent = _Transport(), _Conn(), False
 
@@ -82,7 +87,7 @@ class WebSocketsSansIOProtocol:  # the name uvicorn's class has, outside uvicorn
 
 def test_an_open_plain_connection_gets_the_bytes_and_any_other_falls_back():
     frame = PreparedFrame("hi")
-    protocol = WebSocketsSansIOProtocol()
+    protocol = SansIOConnection()
     socket = _UvicornSansIO(protocol)
     assert write_prepared(socket, frame) and protocol.transport.written == [frame.wire()]
     protocol.conn.extensions = ["permessage-deflate"]
@@ -99,14 +104,68 @@ def test_an_open_plain_connection_gets_the_bytes_and_any_other_falls_back():
     assert not write_prepared(None, frame)
 
 
-def test_only_the_servers_hearth_knows_are_written_to_directly():
+def test_a_connection_is_written_to_directly_only_when_it_can_do_what_the_writes_use():
     async def plain_send(message: dict[str, Any]) -> None:
         return None
 
     def handle_reply(protocol: Any, message: dict[str, Any]) -> None:
         return None
 
+    assert isinstance(direct_socket_for(SansIOConnection().send), _UvicornSansIO)
+    changed = SansIOConnection()
+    del changed.conn.extensions  # a server whose internals moved on
+    assert direct_socket_for(changed.send) is None
     assert direct_socket_for(plain_send) is None
-    assert direct_socket_for(WebSocketsSansIOProtocol().send) is None  # not uvicorn's
     assert direct_socket_for(functools.partial(handle_reply, object())) is None
     assert direct_socket_for(None) is None
+
+
+class _Factory:
+    def prepareMessage(self, payload: bytes) -> tuple[str, bytes]:  # noqa: N802
+        return ("prepared", payload)
+
+
+class AutobahnLike:
+    STATE_OPEN = 3
+
+    def __init__(self) -> None:
+        self.state, self.factory = 3, _Factory()
+        self.sent: list[Any] = []
+
+    def sendPreparedMessage(self, message: Any) -> None:  # noqa: N802
+        self.sent.append(message)
+
+
+def test_daphnes_connection_is_found_by_what_it_can_do():
+    def handle_reply(protocol: Any, message: dict[str, Any]) -> None:
+        return None
+
+    connection = AutobahnLike()
+    socket = direct_socket_for(functools.partial(handle_reply, connection))
+    assert socket is not None and write_prepared(socket, PreparedFrame("hi"))
+    assert connection.sent == [("prepared", b"hi")]
+    connection.state = 4  # closing
+    assert not write_prepared(socket, PreparedFrame("hi"))
+
+
+async def test_a_socket_without_a_direct_path_is_counted_and_said_once(caplog):
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope)
+
+    async def plain_send(message: dict[str, Any]) -> None:
+        return None
+
+    before = counters.DIRECT_FRAMES_FALLBACKS._value.get()
+    middleware = ExposeDirectSocket(app)
+    _FallbackNotice.said = False
+    with caplog.at_level(logging.WARNING, logger="hearth.direct_frames"):
+        for _ in range(3):
+            await middleware({"type": "websocket"}, None, plain_send)
+        await middleware({"type": "http"}, None, plain_send)
+    assert counters.DIRECT_FRAMES_FALLBACKS._value.get() - before == 3  # not the HTTP one
+    assert caplog.text.count("go through the ASGI send") == 1
+    assert all(SCOPE_KEY not in scope for scope in seen)
+    await middleware({"type": "websocket"}, None, SansIOConnection().send)
+    assert isinstance(seen[-1][SCOPE_KEY], _UvicornSansIO)

@@ -93,3 +93,18 @@ async def test_metrics_refuse_proxied_requests_and_wrong_tokens(tmp_path: Path) 
                                                  "Authorization": f"Bearer {TOKEN}"})
         assert "hearth_escalations_open" in proxied
         assert "203.0.113.9" not in servers.log_text()
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+async def test_both_servers_sockets_take_the_direct_fan_out_path(tmp_path: Path,
+                                                                  server: str) -> None:
+    """The fast path finds its server by what the connection can do; an upgrade of either
+    server that moved what it uses would show here as a fallback, not as a slow room."""
+    with run_servers(tmp_path, server=server) as servers:
+        (cookie,) = await new_session_cookies(servers.http(), 1)
+        member = await enter(servers, "the-lounge", cookie)
+        samples = await scrape(servers)
+        assert samples["hearth_sockets_open"] == 1
+        assert samples["hearth_direct_frames_fallbacks_total"] == 0
+        await close_all(member)
+        assert "go through the ASGI send" not in servers.log_text()

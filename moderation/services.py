@@ -42,7 +42,7 @@ from moderation.models import (
     ScreeningAction,
     ScreeningPolicy,
 )
-from moderation.permissions import require_moderator, require_staff
+from moderation.permissions import Action, require, require_moderator, require_staff
 from moderation.policy import CRISIS_DETECTOR, PolicyActions, Verdict, decide, urgency_of
 from moderation.rules import has_accepted, prefetch_acceptances
 from moderation.sanctions import ensure_may_post, prefetch_stale_posting_sanctions
@@ -355,8 +355,8 @@ def sanction_member(*, moderator: Member, member_id: int, kind: SanctionKind, ru
         target = Member.objects.select_for_update().filter(pk=member_id).first()
         if target is None:
             raise HearthError(ErrorCode.MEMBER_NOT_FOUND)
-        if target.is_staff_member:
-            raise HearthError(ErrorCode.FORBIDDEN, "Staff are managed by an administrator.")
+        require(moderator, Action.SANCTION, target=target,
+                detail="Staff are managed by an administrator.")
         now = timezone.now()
         in_distress = (distress.distress_state(member_id=target.pk, now=now)
                        if kind != SanctionKind.WARNING else None)

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from chat.errors import HearthError
 from chat.models import Member, Role
+from moderation.permissions import Action, can
 from rooms.models import (
     HostedSession,
     Prompt,
@@ -58,7 +59,7 @@ class HostedSessionForm(forms.ModelForm[HostedSession]):
         if room is not None and room.kind != RoomKind.HOSTED:
             raise forms.ValidationError("Sessions run in rooms of kind \"hosted\".")
         hosts = [cleaned.get("host"), *(cleaned.get("co_hosts") or ())]
-        if any(host is not None and not host.is_staff_member for host in hosts):
+        if any(host is not None and not can(host, Action.HOST_SESSIONS) for host in hosts):
             raise forms.ValidationError("Hosts and co-hosts need a peer supporter, moderator "
                                         "or admin role (set it on the member).")
         return cleaned

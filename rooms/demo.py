@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chat.handles import handle_key
 from chat.models import Member, Role
+from moderation.permissions import Action, can
 from rooms.models import Audience, FocusArea, HostedSession, Room, RoomKind, SessionTemplate
 from rooms.schedule import schedule_session
 
@@ -84,7 +85,7 @@ def seed_demo_session() -> HostedSession | None:
     host, _created = Member.objects.get_or_create(
         handle_key=handle_key(DEMO_HOST_HANDLE),
         defaults={"handle": DEMO_HOST_HANDLE, "role": Role.PEER_SUPPORTER})
-    if not host.is_staff_member:  # a member happened to pick the name: leave them be
+    if not can(host, Action.HOST_SESSIONS):  # a member happened to pick the name: leave them be
         return None
     today = timezone.now().astimezone(ZoneInfo(DEMO_SESSION_ZONE)).date()
     return schedule_session(

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 
 from chat.errors import ErrorCode, HearthError
 from chat.models import Member
+from moderation.permissions import Action, can
 from rooms.models import (
     HostedSession,
     Recurrence,
@@ -172,7 +173,7 @@ def schedule_session(*, room: Room, title: str, host: Member, time_zone: str,
     if room.kind != RoomKind.HOSTED:
         # Turns, pause and lock are enforced only in hosted rooms.
         raise HearthError(ErrorCode.INVALID_FIELD, "Sessions run in rooms of kind hosted.")
-    if not host.is_staff_member or any(not co.is_staff_member for co in co_hosts):
+    if not all(can(person, Action.HOST_SESSIONS) for person in (host, *co_hosts)):
         raise HearthError(ErrorCode.INVALID_FIELD,
                           "Hosts and co-hosts need a peer supporter, moderator or admin role.")
     with transaction.atomic():

@@ -15,6 +15,7 @@ from chat.errors import ErrorCode, HearthError
 from chat.limits import chat_limits
 from chat.models import Member, Role
 from hearth.sequences import claim_next
+from moderation.permissions import Action, can
 from rooms.models import Room, RoomConnection
 from rooms.selectors import fresh_connections
 
@@ -75,7 +76,8 @@ def join_rooms(seats: Sequence[Seat]) -> list[Joined | HearthError]:
                 outcomes.append(HearthError(ErrorCode.ROOM_NOT_FOUND))
             elif sockets_of[member.pk] >= limits.max_sockets_per_session:
                 outcomes.append(HearthError(ErrorCode.TOO_MANY_CONNECTIONS))
-            elif ((member.pk, room.pk) not in here and not member.is_staff_member
+            elif ((member.pk, room.pk) not in here
+                  and not can(member, Action.JOIN_PAST_CAPACITY)
                   and len(present[room.pk]) >= room.capacity):
                 outcomes.append(HearthError(ErrorCode.ROOM_FULL))
             else:

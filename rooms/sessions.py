@@ -23,6 +23,7 @@ from chat.handles import handle_key
 from chat.models import Member, Message, MessageStatus
 from chat.protocol import encode
 from chat.selectors import frame_for_message
+from moderation.permissions import Action, can, require, speaks_freely
 from moderation.sanctions import ensure_may_post as ensure_no_sanction
 from moderation.services import sanction_for_session
 from rooms.models import (
@@ -39,7 +40,7 @@ from rooms.models import (
     SessionPhase,
     SessionState,
 )
-from rooms.selectors import host_ids, live_session
+from rooms.selectors import live_session
 
 PHASES: Final = (SessionPhase.OPENING, SessionPhase.SHARING, SessionPhase.DISCUSSION,
                  SessionPhase.CLOSING)
@@ -57,10 +58,6 @@ def current_session(*, room_id: int) -> HostedSession | None:
     return (sessions.filter(state=SessionState.LIVE).first()
             or sessions.filter(state=SessionState.SCHEDULED).order_by("first_date",
                                                                        "start_time").first())
-
-
-def is_host(session: HostedSession, member_id: int) -> bool:
-    return member_id in host_ids(session)
 
 
 def _occurrence(session: HostedSession, now: datetime) -> tuple[datetime, datetime] | None:
@@ -163,7 +160,7 @@ def note_arrival(*, member: Member, room: Room) -> None:
     taking_part = SessionParticipant.objects.filter(session=session, member=member).exists()
     if taking_part:
         return
-    if member.is_staff_member or is_host(session, member.pk):
+    if can(member, Action.JOIN_PAST_CAPACITY, session=session):
         SessionParticipant.objects.get_or_create(session=session, member=member)
         return
     with transaction.atomic():
@@ -198,7 +195,7 @@ def ensure_may_post(*, member_id: int, room: Room, now: datetime | None = None) 
     if room.kind != RoomKind.HOSTED:
         return
     session = live_session(room_id=room.pk)
-    if session is None or is_host(session, member_id):
+    if session is None or speaks_freely(session, member_id):
         return
     if session.paused:
         raise HearthError(ErrorCode.SESSION_PAUSED)
@@ -343,8 +340,7 @@ def start(*, host: Member, room_id: int, now: datetime | None = None) -> HostedS
                    .order_by("first_date", "start_time").first())
         if session is None:
             raise HearthError(ErrorCode.INVALID_PHASE, "There is no session to start here.")
-        if not is_host(session, host.pk):
-            raise HearthError(ErrorCode.NOT_A_HOST)
+        require(host, Action.RUN_SESSION, session=session, code=ErrorCode.NOT_A_HOST)
         if HostedSession.objects.filter(room_id=room_id, state=SessionState.LIVE).exists():
             raise HearthError(ErrorCode.INVALID_PHASE, "A session is already live here.")
         session.state, session.phase, session.started_at = (SessionState.LIVE,
@@ -375,8 +371,7 @@ def host_action(*, host: Member, room_id: int, action: HostAction,
         return start(host=host, room_id=room_id, now=now)
     with transaction.atomic():
         session = _locked_live(room_id)
-        if not is_host(session, host.pk):
-            raise HearthError(ErrorCode.NOT_A_HOST)
+        require(host, Action.RUN_SESSION, session=session, code=ErrorCode.NOT_A_HOST)
         _apply(session, host, action, now)
         _changed(session)
     return session
@@ -494,8 +489,8 @@ def _move(session: HostedSession, member: Member, position: int | None) -> None:
 
 def _sanction(session: HostedSession, host: Member, target: Member, kind: str, reason: str,
               now: datetime) -> None:
-    if is_host(session, target.pk) or target.is_staff_member:
-        raise HearthError(ErrorCode.FORBIDDEN, "Hosts and staff can't be muted or removed here.")
+    require(host, Action.SANCTION_IN_SESSION, session=session, target=target,
+            detail="Hosts and staff can't be muted or removed here.")
     bounds = _occurrence(session, now)
     until = bounds[1] if bounds and bounds[1] > now else now + timedelta(hours=1)
     sanction_for_session(host=host, member=target, room=session.room, remove=kind == "remove",

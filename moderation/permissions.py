@@ -40,22 +40,27 @@ def can(member: Member | None, action: Action, *, session: HostedSession | None 
     if member is None:
         return False
     staff = member.role in STAFF_ROLES
-    hosts = host_ids(session) if session is not None else set()
+
+    def hosts() -> set[int]:  # a query: asked only where the answer turns on it
+        return host_ids(session) if session is not None else set()
+
     match action:
         case Action.WORK_CRISIS_PATH | Action.HOST_SESSIONS:
             return staff
         case Action.MODERATE:
             return member.role in MODERATOR_ROLES
         case Action.RUN_SESSION | Action.SPEAK_FREELY_IN_SESSION:
-            return member.pk in hosts
+            return member.pk in hosts()
         case Action.JOIN_PAST_CAPACITY:
-            return staff or member.pk in hosts
+            return staff or member.pk in hosts()
         case Action.SANCTION:
             return (member.role in MODERATOR_ROLES and target is not None
                     and target.role not in STAFF_ROLES)
         case Action.SANCTION_IN_SESSION:
-            return (member.pk in hosts and target is not None
-                    and target.pk not in hosts and target.role not in STAFF_ROLES)
+            if target is None or target.role in STAFF_ROLES:
+                return False
+            session_hosts = hosts()
+            return member.pk in session_hosts and target.pk not in session_hosts
 
 
 def require(member: Member | None, action: Action, *, code: ErrorCode = ErrorCode.FORBIDDEN,

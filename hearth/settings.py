@@ -255,7 +255,7 @@ HEARTH_REACTION_PER_SECOND = env_float("HEARTH_REACTION_PER_SECOND", 2.0, minimu
 
 # --- The learned detector (moderation/model_reader.py; docs/screening.md) --------------------
 # On by default: it reads every message after it is delivered and raises what the rules
-# missed (on held-out chat it finds 0.90 of crisis messages, the rules alone 0.30). It still
+# missed (on held-out chat it finds 0.95 of crisis messages, the rules alone 0.30). It still
 # pages staff for a few everyday goodbyes (docs/screening.md, "Known failure modes"). "false"
 # screens with the rules alone (a smaller install, a slower CPU).
 HEARTH_SCREENING_MODEL = env_bool("HEARTH_SCREENING_MODEL", True)

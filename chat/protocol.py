@@ -5,6 +5,7 @@ the server sends, built in one place. See docs/protocol.md.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from chat.errors import ErrorCode, HearthError
+from chat.frames import FrameShapeError, check_server_frame
 from chat.limits import CLIENT_ID_MAX_CHARS, HISTORY_PAGE_MAX
 
 PROTOCOL_VERSION = 1
@@ -482,7 +484,39 @@ CLIENT_FRAME_TYPES = ("send", "resume", "history", "accept_rules", "report", "mu
 
 # --- Server frames --------------------------------------------------------------------------
 
+# Off in production (a frame costs a dictionary walk); the test suite turns it on in its own
+# process and, through HEARTH_CHECK_FRAMES, in every server it starts (tests/conftest.py).
+_frame_checks = os.environ.get("HEARTH_CHECK_FRAMES", "") == "1"
+# Where a refused frame is also written down: a server's socket may turn the exception into
+# an internal_error frame that no test is waiting for, and the suite must still hear of it.
+_frame_violations = os.environ.get("HEARTH_FRAME_VIOLATIONS") or None
+
+
+def enable_frame_checks(enabled: bool) -> None:
+    global _frame_checks
+    _frame_checks = enabled
+
+
+def frame_checks_enabled() -> bool:
+    return _frame_checks
+
+
+def record_frame_violations(path: str | None) -> None:
+    global _frame_violations
+    _frame_violations = path
+
+
 def encode(frame: dict[str, Any]) -> str:
+    """A server frame as sent. With frame checks on, a frame the catalogue (chat/frames.py)
+    does not allow raises FrameShapeError instead."""
+    if _frame_checks:
+        try:
+            check_server_frame(frame)
+        except FrameShapeError as error:
+            if _frame_violations:
+                with open(_frame_violations, "a", encoding="utf-8") as out:
+                    out.write(error.detail + "\n")
+            raise
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -7,6 +7,7 @@ real servers and hand them REDIS_URL / DATABASE_URL themselves (tests/system/ser
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from channels.layers import channel_layers
 from hearth.hotcache import forget_everything
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Every server frame the suite makes is checked against the catalogue (chat/frames.py): in
+# this process (the fixture below) and in every server a test starts, which inherits these.
+# A refused frame is also written to this file, read when the session ends: a server's socket
+# may answer the exception with an internal_error that no test is waiting for.
+FRAME_VIOLATIONS = Path(tempfile.gettempdir()) / f"hearth-frame-violations-{os.getpid()}.txt"
+os.environ["HEARTH_CHECK_FRAMES"] = "1"
+os.environ["HEARTH_FRAME_VIOLATIONS"] = str(FRAME_VIOLATIONS)
 
 IN_MEMORY_LAYER = {
     "default": {"BACKEND": "hearth.channel_layer.EmbeddedChannelLayer",
@@ -84,6 +93,29 @@ def admin_client(db: None) -> Any:
     client = Client()
     sign_in_staff(client, make_staff(Role.ADMIN))
     return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _frame_checks() -> Iterator[None]:
+    from chat import protocol
+
+    FRAME_VIOLATIONS.unlink(missing_ok=True)
+    protocol.enable_frame_checks(True)
+    protocol.record_frame_violations(str(FRAME_VIOLATIONS))
+    yield
+    protocol.enable_frame_checks(False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not FRAME_VIOLATIONS.exists():
+        return
+    refused = FRAME_VIOLATIONS.read_text(encoding="utf-8").splitlines()
+    FRAME_VIOLATIONS.unlink()
+    if refused:
+        print(f"\n{len(refused)} server frame(s) refused by the catalogue (chat/frames.py):")
+        for line in sorted(set(refused)):
+            print(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True, scope="session")

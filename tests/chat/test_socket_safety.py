@@ -92,7 +92,7 @@ class _ClosedByClient(HearthSocket):
 async def test_a_refusal_or_close_for_a_socket_the_client_closed_is_dropped():
     socket = _ClosedByClient()
     await socket.refuse(HearthError(ErrorCode.RATE_LIMITED), client_id="c1")
-    await socket.send_frame({"type": "ack"})
+    await socket.send_frame({"type": "heartbeat", "head_seq": 1})
     await socket.close(code=1000)
     assert socket.frames_attempted == 1  # once known closed, nothing more is tried
 
@@ -103,4 +103,4 @@ async def test_other_runtime_errors_from_the_server_are_not_hidden():
             raise RuntimeError("something else")
 
     with pytest.raises(RuntimeError, match="something else"):
-        await Broken().send_frame({"type": "ack"})
+        await Broken().send_frame({"type": "heartbeat", "head_seq": 1})

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat.errors import HearthError
+from chat.frames import browser_constants
 from chat.identity import NewSessionsLimitedError, current_member, ensure_member
 from chat.limits import chat_limits
 from chat.models import Role
@@ -87,7 +88,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "frontend/room.html", {
         "room": room_obj, "member": member, "max_body_chars": chat_limits().max_body_chars,
         "muted_handles": [mute.muted.handle for mute in muted],
-        "report_reasons": ReportReason.choices, "final_closes": ROOM_FINAL_CLOSES})
+        "report_reasons": ReportReason.choices, "final_closes": ROOM_FINAL_CLOSES,
+        "protocol": browser_constants()})
 
 
 @csrf_exempt
@@ -236,6 +238,7 @@ def moderation_dashboard(request: HttpRequest) -> HttpResponse:
         "rooms": Room.objects.filter(is_active=True).order_by("title").values("slug", "title"),
         "report_reasons": ReportReason.choices,
         "final_closes": STAFF_FINAL_CLOSES,
+        "protocol": browser_constants(),
         # The dashboard's tier names and order come from here, never a copy in the script.
         "escalation_tiers": [{"tier": tier.value, "label": str(tier.label)}
                              for tier in ESCALATION_TIERS_BY_URGENCY],

@@ -30,6 +30,30 @@ export function socketUrl(path) {
   return `${scheme}://${location.host}${path}`;
 }
 
+// The protocol's names as the server's frame catalogue gives them (chat/frames.py), served
+// with the page as the `protocol` json_script: no script keeps its own copy, and a name the
+// server does not have throws where it is read instead of silently never matching.
+export function servedProtocol() {
+  const served = JSON.parse(document.getElementById("protocol").textContent);
+  return {
+    FRAME: servedNames(served.frames.room, "room frame type"),
+    STAFF_FRAME: servedNames(served.frames.staff, "staff frame type"),
+    ERROR: servedNames(served.errors, "error code"),
+  };
+}
+
+function servedNames(names, what) {
+  const table = Object.freeze(Object.fromEntries(names.map((name) => [name, name])));
+  return new Proxy(table, {
+    get(target, name) {
+      if (typeof name === "string" && !Object.hasOwn(target, name)) {
+        throw new Error(`The server has no ${what} "${name}".`);
+      }
+      return target[name];
+    },
+  });
+}
+
 export function newClientId() {
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);

@@ -3,8 +3,10 @@
 // queue. The server sends the whole state on every (re)connect and then keeps it live; this
 // page only renders it, filters it and sends the staff's actions.
 
-import { AsideConversation, backoffDelay, el, sendFrame, setConnectionState,
+import { AsideConversation, backoffDelay, el, sendFrame, servedProtocol, setConnectionState,
   socketUrl } from "./common.js";
+
+const { STAFF_FRAME: FRAME, ERROR } = servedProtocol();
 
 const root = document.getElementById("moderation");
 const queueEl = document.getElementById("queue");
@@ -156,20 +158,19 @@ function onFrame(text) {
   let frame;
   try { frame = JSON.parse(text); } catch { return; }
   switch (frame.type) {
-    case "queue": return onQueue(frame);
-    case "queue_item": return upsert(frame.item, true);
-    case "queue_item_removed": return removeItem(frame.item_id);
-    case "action_done": return onActionDone(frame);
-    case "member_history": return onHistory(frame);
-    case "original": return onOriginal(frame);
-    case "error": return onError(frame);
-    case "duty": return onDutyFrame(frame);
-    case "escalations": return onEscalations(frame);
-    case "escalation": return onEscalation(frame);
-    case "take_aside_invite":
-    case "take_aside_state": return onAsideState(frame);
-    case "take_aside_message": return onAsideMessage(frame);
-    case "take_aside_ack": return onAsideAck(frame);
+    case FRAME.queue: return onQueue(frame);
+    case FRAME.queue_item: return upsert(frame.item, true);
+    case FRAME.queue_item_removed: return removeItem(frame.item_id);
+    case FRAME.action_done: return onActionDone(frame);
+    case FRAME.member_history: return onHistory(frame);
+    case FRAME.original: return onOriginal(frame);
+    case FRAME.error: return onError(frame);
+    case FRAME.duty: return onDutyFrame(frame);
+    case FRAME.escalations: return onEscalations(frame);
+    case FRAME.escalation: return onEscalation(frame);
+    case FRAME.take_aside_state: return onAsideState(frame);
+    case FRAME.take_aside_message: return onAsideMessage(frame);
+    case FRAME.take_aside_ack: return onAsideAck(frame);
     default: return undefined;
   }
 }
@@ -227,7 +228,7 @@ function onError(frame) {
     error.textContent = frame.detail;
     card.querySelector(".item-status").textContent = "";
     setBusy(card, false);
-    if (frame.code === "member_in_distress") askToConfirmDistress(card, frame.distress || {});
+    if (frame.code === ERROR.member_in_distress) askToConfirmDistress(card, frame.distress || {});
     return;
   }
   pageError.textContent = frame.detail;
@@ -1293,7 +1294,7 @@ function asideForError(frame) {
 
 function asideError(conversation, frame) {
   if (frame.client_id && conversation.owns(frame.client_id)
-      && (frame.code === "rate_limited" || frame.code === "internal_error")) {
+      && (frame.code === ERROR.rate_limited || frame.code === ERROR.internal_error)) {
     conversation.retryLater(frame);
   } else if (frame.client_id && conversation.owns(frame.client_id)) {
     conversation.refuse(frame);

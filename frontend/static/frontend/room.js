@@ -5,9 +5,11 @@
 // room's ground rules; whatever screening or a moderator decides is explained in a notice, and
 // nothing the person typed is ever thrown away.
 
-import { AsideConversation, backoffDelay, el, newClientId, sendFrame, setConnectionState,
-  socketUrl } from "./common.js";
+import { AsideConversation, backoffDelay, el, newClientId, sendFrame, servedProtocol,
+  setConnectionState, socketUrl } from "./common.js";
 import { SessionUI } from "./session.js";
+
+const { FRAME, ERROR } = servedProtocol();
 
 const root = document.getElementById("room");
 const slug = root.dataset.slug;
@@ -79,11 +81,11 @@ const NOTICE_TITLES = {
 };
 const URGENT_NOTICES = new Set(["blocked", "hidden", "timeout", "ban"]);
 const APPEALABLE = new Set(["hidden", "warning", "timeout", "ban"]);
-const REPORT_ERRORS = new Set(["message_not_found", "already_reported", "cannot_report_self",
-  "note_too_long", "invalid_field"]);
-const ASIDE_ERRORS = new Set(["aside_not_found", "aside_closed"]);
+const REPORT_ERRORS = new Set([ERROR.message_not_found, ERROR.already_reported, ERROR.cannot_report_self,
+  ERROR.note_too_long, ERROR.invalid_field]);
+const ASIDE_ERRORS = new Set([ERROR.aside_not_found, ERROR.aside_closed]);
 // A hosted session refused a message: the text goes back in the box with the reason.
-const SESSION_SEND_ERRORS = new Set(["not_your_turn", "session_paused", "slow_mode"]);
+const SESSION_SEND_ERRORS = new Set([ERROR.not_your_turn, ERROR.session_paused, ERROR.slow_mode]);
 // Shown to everyone but the author while a moderator looks (safe-messaging guidance).
 const COLLAPSED_TEXT = "This message is waiting for a moderator";
 const STATUS_NOTES = {
@@ -279,29 +281,29 @@ function onFrame(text) {
   let frame;
   try { frame = JSON.parse(text); } catch { return; }
   switch (frame.type) {
-    case "welcome": return onWelcome(frame);
-    case "message": return onMessage(frame, true);
-    case "ack": return onAck(frame);
-    case "history": return onHistory(frame);
-    case "resumed": return onResumed(frame);
-    case "heartbeat": return onHeartbeat(frame);
-    case "presence": return renderPresence(frame);
-    case "message_removed": return onRemoved(frame);
-    case "error": return onError(frame);
-    case "rules": return onRules(frame);
-    case "rules_changed": return onRulesChanged(frame);
-    case "notice": return showNotice(frame);
-    case "report_received": return onReportReceived(frame);
-    case "muted": return onMuted(frame);
-    case "support": return onSupport(frame);
-    case "helpline": return onHelpline(frame);
-    case "support_requested": return onSupportRequested(frame);
-    case "still_reaching": return onStillReaching(frame);
-    case "staffing": return setStaffing(frame);
-    case "take_aside_invite":
-    case "take_aside_state": return onAsideState(frame);
-    case "take_aside_message": return onAsideMessage(frame);
-    case "take_aside_ack": return onAsideAck(frame);
+    case FRAME.welcome: return onWelcome(frame);
+    case FRAME.message: return onMessage(frame, true);
+    case FRAME.ack: return onAck(frame);
+    case FRAME.history: return onHistory(frame);
+    case FRAME.resumed: return onResumed(frame);
+    case FRAME.heartbeat: return onHeartbeat(frame);
+    case FRAME.presence: return renderPresence(frame);
+    case FRAME.message_removed: return onRemoved(frame);
+    case FRAME.error: return onError(frame);
+    case FRAME.rules: return onRules(frame);
+    case FRAME.rules_changed: return onRulesChanged(frame);
+    case FRAME.notice: return showNotice(frame);
+    case FRAME.report_received: return onReportReceived(frame);
+    case FRAME.muted: return onMuted(frame);
+    case FRAME.support: return onSupport(frame);
+    case FRAME.helpline: return onHelpline(frame);
+    case FRAME.support_requested: return onSupportRequested(frame);
+    case FRAME.still_reaching: return onStillReaching(frame);
+    case FRAME.staffing: return setStaffing(frame);
+    case FRAME.take_aside_invite:
+    case FRAME.take_aside_state: return onAsideState(frame);
+    case FRAME.take_aside_message: return onAsideMessage(frame);
+    case FRAME.take_aside_ack: return onAsideAck(frame);
     default:
       // Hosted sessions' frames; anything else is from a newer server: ignored.
       session.onFrame(frame);
@@ -470,7 +472,7 @@ function onError(frame) {
   if (conversation) return asideError(conversation, frame);
   if (ours && SESSION_SEND_ERRORS.has(frame.code)) {
     giveBack(frame.client_id);
-    if (frame.code === "slow_mode") session.noteSlowMode(frame.retry_after);
+    if (frame.code === ERROR.slow_mode) session.noteSlowMode(frame.retry_after);
     return showError(frame.detail);
   }
   if (session.onError(frame)) return undefined;
@@ -483,40 +485,40 @@ function onError(frame) {
     return undefined;
   }
   switch (frame.code) {
-    case "rate_limited":
-    case "internal_error":
+    case ERROR.rate_limited:
+    case ERROR.internal_error:
       if (ours) {
         // Still ours to deliver: try again when the server says we may.
         const wait = (frame.retry_after || 2) * 1000;
         const body = outbox.get(frame.client_id);
         setTimeout(() => send({ type: "send", client_id: frame.client_id, body }), wait);
-      } else if (frame.code === "rate_limited" && frame.retry_after) {
+      } else if (frame.code === ERROR.rate_limited && frame.retry_after) {
         setTimeout(requestResume, frame.retry_after * 1000);
         resumeInFlight = false;
       }
       return showError(frame.detail);
-    case "rules_not_accepted":
+    case ERROR.rules_not_accepted:
       // Kept in the outbox: it goes out as soon as the rules are accepted.
       if (rules) rules.accepted = false;
       openRules({ required: true });
       return showError(frame.detail);
-    case "rules_outdated":
+    case ERROR.rules_outdated:
       acceptWanted = null;
       rulesAccept.disabled = false;
       rulesError.textContent = frame.detail;
       return reconnectNow();
-    case "message_blocked":
+    case ERROR.message_blocked:
       // The notice that follows explains it; the text goes back in the box.
       if (ours) giveBack(frame.client_id);
       return undefined;
-    case "timed_out":
+    case ERROR.timed_out:
       if (ours) giveBack(frame.client_id);
       pauseUntil(Date.now() + (frame.retry_after || 60) * 1000);
       return showError(frame.detail);
-    case "banned":
+    case ERROR.banned:
       if (ours) giveBack(frame.client_id);
       return showError(frame.detail);
-    case "room_unstaffed":
+    case ERROR.room_unstaffed:
       // Nobody from the team is on duty: the room is read-only until someone checks in.
       if (ours) giveBack(frame.client_id);
       setStaffing({ ...(staffing || {}), staffed_only: true, open: false,
@@ -1363,7 +1365,7 @@ function asideForError(frame) {
 
 function asideError(conversation, frame) {
   if (frame.client_id && conversation.owns(frame.client_id)
-      && (frame.code === "rate_limited" || frame.code === "internal_error")) {
+      && (frame.code === ERROR.rate_limited || frame.code === ERROR.internal_error)) {
     conversation.retryLater(frame);
   } else if (frame.client_id && conversation.owns(frame.client_id)) {
     conversation.refuse(frame);

@@ -4,7 +4,9 @@
 // all of it in every `session_state`; this module only shows the newest one and works out
 // the member's own part (am I a host, is my hand up, is it my turn) from the handles in it.
 
-import { el, sendFrame, socketUrl } from "./common.js";
+import { el, sendFrame, servedProtocol, socketUrl } from "./common.js";
+
+const { FRAME, STAFF_FRAME, ERROR } = servedProtocol();
 
 const PHASES = ["opening", "sharing", "discussion", "closing"];
 const PHASE_LABELS = { opening: "Opening", sharing: "Sharing", discussion: "Discussion", closing: "Closing" };
@@ -19,12 +21,12 @@ const SHARING_TEXT = "Raise your hand when you'd like a turn. While someone shar
   + "else listens and can send support. Passing is always fine.";
 const DISCUSSION_TEXT = "Open conversation: everyone can post.";
 // Refusals of a session frame: shown where the person acted (panel, console or feedback card).
-const SESSION_ERRORS = new Set(["invalid_phase", "hand_already_raised", "hand_not_raised",
-  "not_your_turn", "not_a_host", "feedback_already_given", "session_paused"]);
+const SESSION_ERRORS = new Set([ERROR.invalid_phase, ERROR.hand_already_raised, ERROR.hand_not_raised,
+  ERROR.not_your_turn, ERROR.not_a_host, ERROR.feedback_already_given, ERROR.session_paused]);
 // Refusals that can answer a host action or a feedback frame as well as other frames.
-const SHARED_ERRORS = new Set(["invalid_field", "missing_field", "member_not_found",
-  "message_not_found", "note_too_long", "rate_limited", "forbidden", "internal_error",
-  "room_not_found", "escalation_not_found", "aside_not_found", "aside_closed"]);
+const SHARED_ERRORS = new Set([ERROR.invalid_field, ERROR.missing_field, ERROR.member_not_found,
+  ERROR.message_not_found, ERROR.note_too_long, ERROR.rate_limited, ERROR.forbidden, ERROR.internal_error,
+  ERROR.room_not_found, ERROR.escalation_not_found, ERROR.aside_not_found, ERROR.aside_closed]);
 const AWAIT_MS = 10000;
 const REACTION_SHOW_MS = 8000;
 const MAX_STRIP = 5;
@@ -221,10 +223,10 @@ export class SessionUI {
   // A frame for this module: true when it was one.
   onFrame(frame) {
     switch (frame.type) {
-      case "session_state": this.apply(frame.session, {}); return true;
-      case "reaction": this.onReaction(frame); return true;
-      case "session_ended": this.onEnded(frame); return true;
-      case "feedback_received": this.onFeedbackReceived(frame); return true;
+      case FRAME.session_state: this.apply(frame.session, {}); return true;
+      case FRAME.reaction: this.onReaction(frame); return true;
+      case FRAME.session_ended: this.onEnded(frame); return true;
+      case FRAME.feedback_received: this.onFeedbackReceived(frame); return true;
       default: return false;
     }
   }
@@ -235,7 +237,7 @@ export class SessionUI {
     const awaiting = this.awaiting && Date.now() - this.awaiting.at < AWAIT_MS ? this.awaiting : null;
     if (!SESSION_ERRORS.has(frame.code) && !(awaiting && SHARED_ERRORS.has(frame.code))) return false;
     this.awaiting = null;
-    const kind = awaiting ? awaiting.kind : (frame.code === "not_a_host" ? "host" : "member");
+    const kind = awaiting ? awaiting.kind : (frame.code === ERROR.not_a_host ? "host" : "member");
     if (kind === "host" || kind === "staff") {
       this.consoleError(frame.detail);
     } else if (kind === "feedback") {
@@ -802,22 +804,22 @@ export class SessionUI {
 
   onStaffFrame(frame) {
     const recent = this.awaitingStaff && Date.now() - this.awaitingStaff < AWAIT_MS;
-    if (frame.type === "take_aside_state" && frame.aside && recent && this.staffPending
+    if (frame.type === STAFF_FRAME.take_aside_state && frame.aside && recent && this.staffPending
         && this.staffPending.type === "open_take_aside"
         && (!frame.aside.member || frame.aside.member.handle === this.staffPending.handle)) {
       this.awaitingStaff = null;
       this.showStaffDone(`Invited ${this.staffPending.handle} to a private chat. Carry on the conversation from `);
-    } else if (frame.type === "action_done" && recent && this.staffPending) {
+    } else if (frame.type === STAFF_FRAME.action_done && recent && this.staffPending) {
       this.awaitingStaff = null;
       const handle = this.staffPending.handle;
       this.showStaffDone(this.staffPending.type === "escalate"
         ? `Escalated: the on-duty team has been alerted about ${handle}. Follow it on ` : "Done. See ");
-    } else if (frame.type === "escalation" && recent && this.staffPending
+    } else if (frame.type === STAFF_FRAME.escalation && recent && this.staffPending
         && this.staffPending.type === "escalate" && frame.escalation && frame.escalation.member
         && frame.escalation.member.handle === this.staffPending.handle) {
       this.awaitingStaff = null;
       this.showStaffDone(`Escalated: the on-duty team has been alerted about ${this.staffPending.handle}. Follow it on `);
-    } else if (frame.type === "error" && recent) {
+    } else if (frame.type === STAFF_FRAME.error && recent) {
       this.awaitingStaff = null;
       this.consoleError(frame.detail);
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from importlib import import_module
 from typing import Any
 
@@ -269,41 +271,24 @@ class RoomConsumer(HearthSocket):
             self._refusal_about = {}
 
     async def _handle(self, frame: Any) -> None:
-        # Every frame type spends from a bucket before anything is done for it: sends and
-        # take-aside messages from the send bucket (in their handlers, which answer with the
-        # client_id), reactions from their own, everything else from the read bucket: each
-        # costs a query or a live update to others.
-        if not isinstance(frame, SendFrame | AsideSendFrame | ReactFrame):
+        bucket, handler = ROOM_FRAME_HANDLERS[type(frame)]
+        # Every frame type spends from a bucket before anything is done for it. Sends and
+        # take-aside messages spend from the send bucket, reactions from their own, in their
+        # handlers (which answer with what they refuse); everything else from the read
+        # bucket, here: each costs a query or a live update to others.
+        if bucket is Bucket.READ:
             wait = hub.read_bucket(self.member_id).take()
             if wait:
                 await self.refuse(ProtocolError(ErrorCode.RATE_LIMITED), retry_after=wait)
                 return
-        if isinstance(frame, SendFrame):
-            await self._handle_send(frame)
-        elif isinstance(frame, ResumeFrame):
-            await self._handle_resume(frame)
-        elif isinstance(frame, HistoryFrame):
-            await self._handle_history(frame)
-        elif isinstance(frame, ReportFrame):
-            await self._handle_report(frame)
-        elif isinstance(frame, AcceptRulesFrame):
-            rules = await database_thread(_accept)(self.member_id, self.room_id,
-                                                          frame.version)
-            await self.send_frame({"type": "rules", **rules})
-        elif isinstance(frame, MuteFrame):
-            await self._handle_mute(frame)
-        elif isinstance(frame, SetRegionFrame):
-            await self._handle_set_region(frame)
-        elif isinstance(frame, AskForSupportFrame):
-            await self._handle_ask_for_support(frame)
-        elif isinstance(frame, AsideReplyFrame | AsideSendFrame | AsideLeaveFrame):
-            await self._handle_aside(frame)
-        elif isinstance(frame, ReactFrame):
-            await self._handle_react(frame)
-        elif isinstance(frame, FeedbackFrame):
-            await self._handle_feedback(frame)
-        elif isinstance(frame, HandFrame | EndTurnFrame | HostFrame) and (
-                self.member is not None):  # always: receive acts only for joined sockets
+        await handler(self, frame)
+
+    async def _handle_accept_rules(self, frame: AcceptRulesFrame) -> None:
+        rules = await database_thread(_accept)(self.member_id, self.room_id, frame.version)
+        await self.send_frame({"type": "rules", **rules})
+
+    async def _handle_session_frame(self, frame: HandFrame | EndTurnFrame | HostFrame) -> None:
+        if self.member is not None:  # always: receive acts only for joined sockets
             await database_thread(_session_frame)(self.member, self.room_id, frame)
 
     def _groups(self) -> tuple[str, ...]:
@@ -578,3 +563,35 @@ class RoomConsumer(HearthSocket):
         forget_rules(self.room_id)  # changed on another worker, perhaps
         await self.send_frame({"type": "rules_changed", "version": event["version"],
                                "accepted": False, "rules": event["rules"]})
+
+
+class Bucket(StrEnum):
+    """The rate bucket a client frame spends from (chat/hub.py keeps them per member)."""
+
+    SEND = "send"  # posts and take-aside messages: spent in the handler, which names the send
+    REACT = "react"  # reactions: spent in the handler
+    READ = "read"  # everything else: spent before the handler runs
+
+
+Handler = Callable[[RoomConsumer, Any], Awaitable[None]]
+
+# The room socket's client frames: each parsed frame's class, the bucket it spends from and
+# the one method that acts on it. Parse (chat/protocol.py) -> limit -> call -> reply.
+ROOM_FRAME_HANDLERS: dict[type, tuple[Bucket, Handler]] = {
+    SendFrame: (Bucket.SEND, RoomConsumer._handle_send),
+    AsideSendFrame: (Bucket.SEND, RoomConsumer._handle_aside),
+    ReactFrame: (Bucket.REACT, RoomConsumer._handle_react),
+    ResumeFrame: (Bucket.READ, RoomConsumer._handle_resume),
+    HistoryFrame: (Bucket.READ, RoomConsumer._handle_history),
+    ReportFrame: (Bucket.READ, RoomConsumer._handle_report),
+    AcceptRulesFrame: (Bucket.READ, RoomConsumer._handle_accept_rules),
+    MuteFrame: (Bucket.READ, RoomConsumer._handle_mute),
+    SetRegionFrame: (Bucket.READ, RoomConsumer._handle_set_region),
+    AskForSupportFrame: (Bucket.READ, RoomConsumer._handle_ask_for_support),
+    AsideReplyFrame: (Bucket.READ, RoomConsumer._handle_aside),
+    AsideLeaveFrame: (Bucket.READ, RoomConsumer._handle_aside),
+    FeedbackFrame: (Bucket.READ, RoomConsumer._handle_feedback),
+    HandFrame: (Bucket.READ, RoomConsumer._handle_session_frame),
+    EndTurnFrame: (Bucket.READ, RoomConsumer._handle_session_frame),
+    HostFrame: (Bucket.READ, RoomConsumer._handle_session_frame),
+}

@@ -329,33 +329,25 @@ class RoomConsumer(HearthSocket):
 
     def _publish(self, result: PostResult) -> None:
         message = result.message
-        own_text = encode(selectors.frame_for_message(message, viewer_id=self.member_id))
-        if message.status == MessageStatus.VISIBLE and message.original_body:
-            # Masked: the room reads what screening let through, its author their own words.
-            hub.publish_to_room(self.room_id, {
-                "type": "room.frame", "author_id": self.member_id, "except_author": True,
-                "seq": message.seq, "text": encode(selectors.frame_for_message(message))})
-            publisher.enqueue(member_group(self.member_id), {
-                "type": "room.frame", "text": own_text, "author_id": self.member_id,
-                "room_id": self.room_id})
-            return
-        if message.status == MessageStatus.VISIBLE:
+        seen = selectors.copies(message)
+        own_text = encode(seen.author)
+        if seen.same_for_all:
             hub.publish_to_room(self.room_id, {
                 "type": "room.frame", "text": own_text, "author_id": self.member_id,
                 "seq": message.seq})
             return
-        # Held or collapsed: only its author sees it in full (in every tab) until a
-        # moderator decides.
+        # The author's own copy reaches every tab of theirs, in any room's socket...
         publisher.enqueue(member_group(self.member_id), {
             "type": "room.frame", "text": own_text, "author_id": self.member_id,
             "room_id": self.room_id})
-        if message.status == MessageStatus.COLLAPSED:
+        if seen.others is None:
+            # ...held for review: other workers must not wait for a frame that is not coming.
+            hub.publish_to_room(self.room_id, {"type": SEQ_PASSED, "seq": message.seq})
+        else:
+            # ...and the room gets its own (masked words, or the collapsed placeholder).
             hub.publish_to_room(self.room_id, {
                 "type": "room.frame", "author_id": self.member_id, "except_author": True,
-                "seq": message.seq, "text": encode(selectors.collapsed_frame(message))})
-        else:
-            # Held for review: other workers must not wait for a frame that is not coming.
-            hub.publish_to_room(self.room_id, {"type": SEQ_PASSED, "seq": message.seq})
+                "seq": message.seq, "text": encode(seen.others)})
 
     async def _deliver(self, result: PostResult) -> None:
         message, verdict = result.message, result.verdict

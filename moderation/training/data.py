@@ -16,9 +16,11 @@ from pathlib import Path
 CORPUS = Path(__file__).resolve().parent / "corpus"
 DEFAULT_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 CRISIS_FILES = ("crisis_train_pos.csv", "crisis_train_neg.csv", "crisis_train_hard.csv",
-                "crisis_train_more.csv", "crisis_train_round4.csv")
+                "crisis_train_more.csv", "crisis_train_round4.csv",
+                "crisis_train_round5_pos.csv", "crisis_train_round5_neg.csv")
 HARASSMENT_FILES = ("harassment_train.csv", "harassment_train_more.csv",
-                    "harassment_train_extra.csv", "harassment_train_round4.csv")
+                    "harassment_train_extra.csv", "harassment_train_round4.csv",
+                    "harassment_train_round5.csv")
 # Everyday chatter (greetings, small talk, emoji, kind offers of a number) and the contact
 # rules' development set: neither crisis nor harassment. Without them the model had met
 # only messages chosen for being hard, and read "Evening all." or a lone emoji as a signal.

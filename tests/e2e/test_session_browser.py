@@ -344,7 +344,7 @@ def test_hosted_session_through_every_phase(visitor, servers, host_account, tmp_
     expect(member.delivered(one).or_(
         mp.locator("#composer-error", has_text="Slow mode"))).to_be_visible()
     member.forgive_vanished(one)
-    two = unique("And I slept a bit better too")
+    two = unique("And the garden looked lovely afterwards")
     member.send(two)
     expect(mp.locator("#composer-error")).to_contain_text("Slow mode")
     expect(mp.locator("#composer-input")).to_have_value(two)  # nothing the member typed is lost

@@ -7,6 +7,7 @@
 
 import { AsideConversation, backoffDelay, el, newClientId, sendFrame, servedProtocol,
   setConnectionState, socketUrl } from "./common.js";
+import { Outbox, SeqTracker } from "./delivery.js";
 import { SessionUI } from "./session.js";
 
 const { FRAME, ERROR } = servedProtocol();
@@ -99,11 +100,8 @@ const OUTBOX_KEY = `hearth:outbox:${slug}`;
 let ws = null;
 let me = null;
 let heartbeatSeconds = 20;
-let caughtUpTo = null;     // every seq <= this is shown or no longer exists
-let firstHead = null;      // head_seq of the first welcome: the recent history is below it
 let historyLoaded = false; // the recent history has arrived (asked again after a reconnect)
 let lowestSeq = null;      // oldest message on screen, for "load earlier"
-let resumeInFlight = false;
 let attempt = 0;
 let reconnectTimer = null;
 let silenceTimer = null;
@@ -123,7 +121,9 @@ const shown = new Map();   // seq -> <li>
 // Seqs taken from the room live; a live frame for one comes back only when a moderator
 // released it (`released`): a removal can overtake the message's own frame.
 const removedLive = new Set();
-const outbox = new Map(loadOutbox()); // client_id -> body, until acknowledged
+// What is on screen up to which seq, and when to ask for what was missed (delivery.js).
+const seqs = new SeqTracker((seq) => shown.has(seq));
+const outbox = new Outbox(OUTBOX_KEY, tabStorage()); // client_id -> body, until acknowledged
 const muted = new Set(Array.from(mutedList.querySelectorAll("li"), (li) => li.dataset.handle));
 const session = new SessionUI({
   slug,
@@ -140,11 +140,12 @@ const session = new SessionUI({
   messageItem: (seq) => shown.get(seq) || null,
 });
 
-function loadOutbox() {
-  try { return JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]"); } catch { return []; }
-}
-function saveOutbox() {
-  try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify([...outbox])); } catch { /* private mode */ }
+function tabStorage() {
+  try {
+    return sessionStorage;
+  } catch { // storage refused (a sandboxed frame): unsent messages last as long as the page
+    return { getItem: () => null, setItem: () => {} };
+  }
 }
 
 function setState(state, text) {
@@ -209,7 +210,7 @@ function connect() {
     joinThenConnect();
     return;
   }
-  if (caughtUpTo !== null) setState("reconnecting", "Reconnecting…");
+  if (seqs.caughtUpTo !== null) setState("reconnecting", "Reconnecting…");
   ws = new WebSocket(socketUrl(root.dataset.wsPath));
   const socket = ws;
   socket.addEventListener("message", (event) => { if (socket === ws) onFrame(event.data); });
@@ -220,7 +221,7 @@ function connect() {
 function onClose(event) {
   clearTimeout(silenceTimer);
   ws = null;
-  resumeInFlight = false;
+  seqs.resumeEnded();
   if (FINAL_CLOSES[event.code]) {
     closedForGood = true;
     setState("closed", FINAL_CLOSES[event.code]);
@@ -323,14 +324,9 @@ function onWelcome(frame) {
   if (frame.staffing) setStaffing(frame.staffing);
   if (frame.asides) restoreAsides(frame.asides);
   session.welcome(frame);
-  if (caughtUpTo === null) {
-    caughtUpTo = frame.head_seq;
-    firstHead = frame.head_seq;
-  } else {
-    requestResume();
-  }
+  if (seqs.welcome(frame.head_seq)) requestResume();
   // Asked on every welcome until it arrives: a connection can drop before the answer does.
-  if (!historyLoaded) send({ type: "history", before_seq: firstHead + 1, limit: 50 });
+  if (!historyLoaded) send({ type: "history", before_seq: seqs.firstHead + 1, limit: 50 });
   if (!rulesAccepted() && acceptWanted === rules.version) {
     send({ type: "accept_rules", version: rules.version });
   }
@@ -343,12 +339,9 @@ function flushOutbox() {
 }
 
 function requestResume() {
-  if (resumeInFlight || caughtUpTo === null) return;
-  resumeInFlight = send({ type: "resume", after_seq: caughtUpTo });
-}
-
-function advance() {
-  while (shown.has(caughtUpTo + 1)) caughtUpTo += 1;
+  const after = seqs.resumeFrom();
+  if (after === null) return;
+  seqs.resumeSent(send({ type: "resume", after_seq: after }));
 }
 
 function isMine(frame) {
@@ -380,9 +373,8 @@ function onMessage(frame, live) {
   }
   const mine = isMine(frame);
   insertMessage(frame, mine);
-  if (live && caughtUpTo !== null) {
-    if (frame.seq > caughtUpTo + 1) requestResume(); // a broadcast went missing
-    advance();
+  if (live && seqs.caughtUpTo !== null) {
+    if (seqs.liveMessage(frame.seq)) requestResume(); // a broadcast went missing
     if (!mine && !muted.has(frame.handle)) {
       announce(`${frame.handle}: ${collapsedForMe(frame, mine) ? COLLAPSED_TEXT : frame.body}`);
     }
@@ -391,28 +383,26 @@ function onMessage(frame, live) {
 
 function onHistory(frame) {
   for (const message of frame.messages) onMessage(message, false);
-  if (frame.before_seq === firstHead + 1) historyLoaded = true;
+  if (frame.before_seq === seqs.firstHead + 1) historyLoaded = true;
   if (!frame.messages.length || frame.messages[0].seq === lowestSeq) {
     loadEarlier.hidden = !frame.has_more;
   }
   list.dataset.loaded = "true";
-  advance();
+  seqs.advance();
 }
 
 function onResumed(frame) {
-  resumeInFlight = false;
-  caughtUpTo = Math.max(caughtUpTo, frame.through_seq);
-  advance();
+  const again = seqs.resumed(frame.through_seq, frame.has_more, frame.head_seq);
   // A send the server acknowledged but whose message is gone by now (erased) stops waiting.
   for (const li of list.querySelectorAll("li.pending[data-acked-seq]")) {
     const seq = Number(li.dataset.ackedSeq);
-    if (seq <= caughtUpTo && !shown.has(seq)) li.remove();
+    if (seq <= seqs.caughtUpTo && !shown.has(seq)) li.remove();
   }
-  if (frame.has_more || frame.head_seq > caughtUpTo) requestResume();
+  if (again) requestResume();
 }
 
 function onHeartbeat(frame) {
-  if (caughtUpTo !== null && frame.head_seq > caughtUpTo) requestResume();
+  if (seqs.heartbeat(frame.head_seq)) requestResume();
 }
 
 function pendingFor(clientId) {
@@ -420,8 +410,7 @@ function pendingFor(clientId) {
 }
 
 function onAck(frame) {
-  outbox.delete(frame.client_id);
-  saveOutbox();
+  outbox.settle(frame.client_id);
   const pending = pendingFor(frame.client_id);
   if (shown.has(frame.seq)) {
     if (pending) pending.remove();
@@ -453,8 +442,7 @@ function onRemoved(frame) {
 // Take a message the server did not post out of the list and give its text back.
 function giveBack(clientId) {
   const body = outbox.get(clientId);
-  outbox.delete(clientId);
-  saveOutbox();
+  outbox.settle(clientId);
   const pending = pendingFor(clientId);
   if (pending) pending.remove();
   if (body === undefined) return;
@@ -494,7 +482,7 @@ function onError(frame) {
         setTimeout(() => send({ type: "send", client_id: frame.client_id, body }), wait);
       } else if (frame.code === ERROR.rate_limited && frame.retry_after) {
         setTimeout(requestResume, frame.retry_after * 1000);
-        resumeInFlight = false;
+        seqs.resumeEnded();
       }
       return showError(frame.detail);
     case ERROR.rules_not_accepted:
@@ -534,8 +522,7 @@ function onError(frame) {
     return undefined;
   }
   if (ours) {
-    outbox.delete(frame.client_id);
-    saveOutbox();
+    outbox.settle(frame.client_id);
     const pending = pendingFor(frame.client_id);
     if (pending) {
       pending.classList.add("failed");
@@ -859,8 +846,7 @@ function insertMessage(frame, mine) {
   // same step, so it is never shown twice and never missing.
   const pending = mine && frame.client_id ? pendingFor(frame.client_id) : null;
   if (pending) {
-    outbox.delete(frame.client_id);
-    saveOutbox();
+    outbox.settle(frame.client_id);
     if (pending === before) before = pending.nextElementSibling;
     pending.remove();
   }
@@ -1066,7 +1052,7 @@ function onMuted(frame) {
     muted.delete(handle);
     for (const li of lis) li.hidden = false;
     // Messages they sent while muted never reached this page: fetch the recent ones again.
-    if (caughtUpTo !== null) send({ type: "history", before_seq: caughtUpTo + 1, limit: 50 });
+    if (seqs.caughtUpTo !== null) send({ type: "history", before_seq: seqs.caughtUpTo + 1, limit: 50 });
     showInfo(`You'll see messages from ${handle} again.`);
   }
   renderMuted();
@@ -1388,8 +1374,7 @@ function submit() {
   const block = session.postingBlock() || session.slowRefusal();
   if (block) { showError(block); return; }
   const clientId = newClientId();
-  outbox.set(clientId, body);
-  saveOutbox();
+  outbox.add(clientId, body);
   insertPending(clientId, body);
   input.value = "";
   send({ type: "send", client_id: clientId, body }); // if offline, sent after the next welcome

@@ -18,7 +18,7 @@ from typing import Final
 SOURCE_DIRECTORIES: Final = ("bench", "bin", "chat", "deploy", "docs", "frontend", "hearth",
                              "moderation", "rooms", "tests")
 SOURCE_FILES: Final = ("CHANGELOG.md", "LICENSE", "README.md", "SECURITY.md", "manage.py",
-                       "pyproject.toml")
+                       "pyproject.toml", "package.json", "package-lock.json")
 # Secrets and state an operator may have left beside the code.
 _NEVER: Final = (".pyc", ".sqlite3", ".db", ".env", ".pem", ".key", ".crt", ".log", ".gpg")
 

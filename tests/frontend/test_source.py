@@ -36,6 +36,7 @@ def _tree(root: Path) -> None:
         "hearth.egg-info/PKG-INFO": "pkg", "deploy/nginx/site.key": "key",
         ".venv/bin/python": "python", "notes/plans.md": "not a source directory",
         "deploy/backup/hearth-20260101T000000Z.dump.gpg": "backup",
+        "package.json": "{}", "node_modules/typescript/package.json": "{}",
     }.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,8 @@ def test_the_archive_holds_the_code_and_nothing_an_operator_keeps_beside_it(tmp_
     _tree(root)
     archive = source_archive(root=root, cache_dir=tmp_path / "cache")
     assert _names(archive) == {"hearth/LICENSE", "hearth/pyproject.toml", "hearth/manage.py",
-                               "hearth/chat/models.py", "hearth/deploy/hearth.env.example"}
+                               "hearth/chat/models.py", "hearth/deploy/hearth.env.example",
+                               "hearth/package.json"}
     with tarfile.open(archive, "r:gz") as tar:
         assert {(member.uid, member.uname) for member in tar.getmembers()} == {(0, "")}
 

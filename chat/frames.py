@@ -2,8 +2,8 @@
 and the JSON kinds of their values.
 
 One place for the shape of the protocol's server side. `docs/protocol.md` is checked against it
-field by field (tests/chat/test_protocol_doc.py); the pages are given its frame types, close
-codes and error codes (`browser_constants`), not a copy typed into a script; and with frame
+field by field (tests/chat/test_protocol_doc.py); the pages are given its frame types and the
+error codes (`browser_constants`), not a copy typed into a script; and with frame
 checks on (the test suite turns them on, in its own process and in every server it starts)
 `chat.protocol.encode` refuses a frame that does not match, so every frame a test sees has
 been checked. The client side is typed by the dataclasses `chat.protocol.parse_client_frame`

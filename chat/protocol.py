@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from chat.errors import ErrorCode, HearthError
-from chat.frames import FrameShapeError, check_server_frame
+from chat.frames import ROOM, FrameShapeError, check_server_frame, frame_types
 from chat.limits import CLIENT_ID_MAX_CHARS, HISTORY_PAGE_MAX
 
 PROTOCOL_VERSION = 1
@@ -561,11 +561,5 @@ def message_removed_frame(*, room_slug: str, seqs: list[int],
             "reason": reason.value}
 
 
-SERVER_FRAME_TYPES = (
-    "welcome", "message", "ack", "error", "presence", "heartbeat", "history", "resumed",
-    "message_removed", "notice", "rules", "rules_changed", "report_received", "muted",
-    "support", "helpline", "support_requested", "still_reaching", "staffing",
-    "take_aside_invite",
-    "take_aside_state", "take_aside_ack", "take_aside_message", "session_state", "reaction",
-    "session_ended", "feedback_received",
-)
+# The room socket's server frames: the catalogue's (chat/frames.py), never a second list.
+SERVER_FRAME_TYPES = frame_types(ROOM)

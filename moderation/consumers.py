@@ -12,6 +12,7 @@ from typing import Any
 from chat.consumers import handle_aside_frame
 from chat.errors import ErrorCode, HearthError
 from chat.events import MODERATORS_GROUP, STAFF_GROUP, aside_group
+from chat.frames import STAFF, frame_types
 from chat.identity import member_id_from_session
 from chat.limits import chat_limits
 from chat.models import Member
@@ -38,10 +39,7 @@ CRISIS_FRAME_TYPES = ("check_in", "check_out", "acknowledge", "resolve", "open_t
                       "escalate")
 ASIDE_FRAME_TYPES = ("take_aside_send", "take_aside_leave")
 STAFF_FRAME_TYPES = MODERATOR_FRAME_TYPES + CRISIS_FRAME_TYPES + ASIDE_FRAME_TYPES
-STAFF_SERVER_FRAME_TYPES = ("queue", "queue_item", "queue_item_removed", "member_history",
-                            "original",
-                            "action_done", "error", "duty", "escalations", "escalation",
-                            "take_aside_state", "take_aside_message", "take_aside_ack")
+STAFF_SERVER_FRAME_TYPES = frame_types(STAFF)  # the catalogue's (chat/frames.py)
 
 
 def _staff_from_session(session: Any) -> Member:
